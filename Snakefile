@@ -1,0 +1,28 @@
+# interplay: from a corpus of transcripts and documents to coded passages.
+# Run from the repository root:  snakemake --cores all [--config corpus=DIR outputs=DIR]
+# (or `interplay run`, which wraps this with a progress display).
+
+from interplay.config import settings_from_mapping
+from interplay.metadata import read_corpus
+
+
+configfile: "config/config.yaml"
+
+
+SETTINGS = settings_from_mapping(config, source="config/config.yaml with --config overrides")
+CORPUS = SETTINGS.corpus
+OUT = SETTINGS.outputs
+INDEX = read_corpus(CORPUS)
+DOCS = INDEX.by_id()
+
+
+include: "rules/common.smk"
+include: "rules/extract.smk"
+include: "rules/segment.smk"
+include: "rules/collect.smk"
+
+
+rule all:
+    input:
+        f"{OUT}/passages.csv",
+        f"{OUT}/problems.csv",

@@ -1,0 +1,29 @@
+# Corpus-wide tables: every passage, and every problem met on the way.
+
+from interplay.collect import collect_passages, collect_problems
+
+
+rule collect_passages:
+    input:
+        per_document(f"{OUT}/passages/{{doc_id}}.json"),
+    output:
+        f"{OUT}/passages.csv",
+    log:
+        f"{OUT}/logs/collect_passages.log",
+    run:
+        count = collect_passages(input, output[0])
+        write_log(log[0], [f"{count} passages from {len(input)} documents"])
+
+
+rule collect_problems:
+    input:
+        metadata=f"{CORPUS}/metadata.csv",
+        infos=per_document(f"{OUT}/text/{{doc_id}}.json"),
+        passages=per_document(f"{OUT}/passages/{{doc_id}}.json"),
+    output:
+        f"{OUT}/problems.csv",
+    log:
+        f"{OUT}/logs/collect_problems.log",
+    run:
+        problems = collect_problems(str(CORPUS), input.infos, input.passages, output[0])
+        write_log(log[0], [f"{len(problems)} problems"])

@@ -1,0 +1,65 @@
+"""Pipeline settings: validated data, shared by the workflow, the CLI and the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from interplay.errors import ConfigError
+
+
+class SegmentationSettings(BaseModel):
+    """How documents are cut into passages (see interplay.segment)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_passage_chars: int = Field(1200, ge=200, le=20000)
+    code_interviewer_turns: bool = False
+
+
+class Settings(BaseModel):
+    """Everything config/config.yaml may hold; unknown keys are refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    corpus: Path = Path("corpus")
+    outputs: Path = Path("outputs")
+    codebook: Path = Path("config/codebook.yaml")
+    segmentation: SegmentationSettings = SegmentationSettings()
+    random_seed: int = 13
+
+
+def settings_from_mapping(data: dict[str, Any], *, source: str = "config") -> Settings:
+    """Validate a config mapping, reporting every bad key at once."""
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as error:
+        problems = [
+            f"{source}: key '{'.'.join(str(p) for p in e['loc'])}': {e['msg']}"
+            for e in error.errors()
+        ]
+        raise ConfigError("\n".join(problems)) from None
+
+
+def load_settings(path: str | Path, **overrides: Any) -> Settings:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return settings_from_mapping(data, source=str(path))
+
+
+def check_locations(settings: Settings) -> None:
+    """Derived files must never land inside the corpus, nor the corpus inside the outputs."""
+    corpus, outputs = settings.corpus.resolve(), settings.outputs.resolve()
+    if outputs == corpus or outputs.is_relative_to(corpus) or corpus.is_relative_to(outputs):
+        raise ConfigError(
+            f"outputs directory '{settings.outputs}' and corpus directory '{settings.corpus}' "
+            "overlap: choose an outputs directory outside the corpus")

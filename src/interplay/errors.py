@@ -1,0 +1,38 @@
+"""One small exception hierarchy; every error says what is wrong, where, and what to do."""
+
+from __future__ import annotations
+
+
+class InterplayError(Exception):
+    """Base of every error interplay raises on purpose."""
+
+    code = "E000"
+
+
+class ConfigError(InterplayError):
+    """The configuration file is missing or invalid."""
+
+    code = "E001"
+
+
+class MetadataError(InterplayError):
+    """metadata.csv cannot be used; carries every problem found, not just the first."""
+
+    code = "E002"
+
+    def __init__(self, path: str, problems: list[str]):
+        self.path = path
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{path}: {len(problems)} problem(s):\n{lines}")
+
+
+class ExtractionError(InterplayError):
+    """A document could not be turned into text; `hint` says what the user can do."""
+
+    code = "E003"
+
+    def __init__(self, problem: str, hint: str):
+        self.problem = problem
+        self.hint = hint
+        super().__init__(f"{problem} ({hint})")

@@ -1,0 +1,72 @@
+"""Extraction stage: one document in, its text and page map out.
+
+`extract_document` is the pure core; `extract_to_files` is the edge the workflow calls.
+A document that cannot be read still gets its two output files, with the problem
+recorded in the JSON, so the rest of the corpus carries on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from interplay.errors import ExtractionError
+from interplay.extract.docx import extract_docx
+from interplay.extract.pdf import extract_pdf
+from interplay.extract.plaintext import extract_plaintext
+from interplay.fileio import write_json, write_text
+
+
+@dataclass
+class ExtractedText:
+    text: str
+    page_starts: list[int] = field(default_factory=list)  # empty when the format has no pages
+    warnings: list[str] = field(default_factory=list)
+    encoding: str = "utf-8"
+
+
+def extract_document(path: str | Path) -> ExtractedText:
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if path.stat().st_size == 0:
+        raise ExtractionError("empty file (0 bytes)", "check that the right file was added")
+    if suffix == ".pdf":
+        pdf = extract_pdf(path)
+        return ExtractedText(text=pdf.text, page_starts=pdf.page_starts, warnings=pdf.warnings)
+    if suffix == ".docx":
+        return ExtractedText(text=extract_docx(path))
+    if suffix == ".txt":
+        text, encoding = extract_plaintext(path)
+        warnings = [] if encoding == "utf-8" else [
+            f"decoded as {encoding}" + (" (not valid UTF-8)" if encoding == "cp1252" else "")]
+        return ExtractedText(text=text, warnings=warnings, encoding=encoding)
+    raise ExtractionError(f"unsupported file type '{suffix}'",
+                          "convert it to PDF, DOCX or plain text (.txt)")
+
+
+def page_map(extracted: ExtractedText) -> list[dict[str, int]]:
+    starts = extracted.page_starts
+    ends = starts[1:] + [len(extracted.text)]
+    return [{"page": number, "start": start, "end": max(start, end)}
+            for number, (start, end) in enumerate(zip(starts, ends), start=1)]
+
+
+def extract_to_files(source: str | Path, text_path: str | Path, info_path: str | Path,
+                     *, doc_id: str, display_path: str) -> dict:
+    """Write <doc_id>.txt and <doc_id>.json; a failure becomes a recorded problem."""
+    info: dict = {"doc_id": doc_id, "path": display_path,
+                  "format": Path(source).suffix.lower().lstrip(".")}
+    try:
+        extracted = extract_document(source)
+    except ExtractionError as error:
+        extracted = ExtractedText(text="")
+        info["problem"] = {"problem": error.problem, "hint": error.hint}
+    except Exception as error:  # noqa: BLE001 - a parser bug in one file must not stop the corpus
+        extracted = ExtractedText(text="")
+        info["problem"] = {"problem": f"could not be read ({type(error).__name__}: {error})",
+                           "hint": "report this file to the interplay developers"}
+    info.update(chars=len(extracted.text), encoding=extracted.encoding,
+                pages=page_map(extracted), warnings=extracted.warnings)
+    write_text(text_path, extracted.text)
+    write_json(info_path, info)
+    return info
