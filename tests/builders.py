@@ -110,13 +110,13 @@ def mini_corpus(root: Path) -> Path:
         column_lines(56, 90, ["A second page about the wider system and the sustainability",
                               "and transformation plan for the county."])])
     write_metadata(corpus, [
-        dict(doc_id="A-INT-01", path="site_a/int1.txt", site="site_a", kind="interview",
-             actor="commissioner", date="2016-05-03", title="Interview"),
-        dict(doc_id="A-NOTE-01", path="site_a/notes.txt", site="site_a", kind="document",
-             actor="commissioner", date="2016", title="Notes"),
-        dict(doc_id="A-DOC-01", path="site_a/strategy.docx", site="site_a", kind="document",
-             actor="commissioner", date="2016-01-01", title="Strategy"),
-        dict(doc_id="A-DOC-02", path="site_a/paper.pdf", site="site_a", kind="document",
-             actor="commissioner", date="2016-02-01", title="Board paper"),
+        {"doc_id": "A-INT-01", "path": "site_a/int1.txt", "site": "site_a", "kind": "interview",
+             "actor": "commissioner", "date": "2016-05-03", "title": "Interview"},
+        {"doc_id": "A-NOTE-01", "path": "site_a/notes.txt", "site": "site_a", "kind": "document",
+             "actor": "commissioner", "date": "2016", "title": "Notes"},
+        {"doc_id": "A-DOC-01", "path": "site_a/strategy.docx", "site": "site_a", "kind": "document",
+             "actor": "commissioner", "date": "2016-01-01", "title": "Strategy"},
+        {"doc_id": "A-DOC-02", "path": "site_a/paper.pdf", "site": "site_a", "kind": "document",
+             "actor": "commissioner", "date": "2016-02-01", "title": "Board paper"},
     ])
     return corpus

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+
 from interplay.fileio import atomic_open, read_json
 from interplay.metadata import read_corpus
 from interplay.problems import Problem, write_problems

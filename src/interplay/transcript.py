@@ -20,7 +20,8 @@ KNOWN_SPEAKER = re.compile(
     r"^(interviewer|int|i|q|a|r|p|respondent|interviewee|participant|speaker|facilitator|"
     r"moderator|researcher)[ \t]*\d*$", re.IGNORECASE)
 INTERVIEWER = re.compile(
-    r"^(interviewer|int|i|q|facilitator|moderator|researcher)[ \t]*\d*$", re.IGNORECASE)
+    r"^(?:(interviewer|facilitator|moderator|researcher)\b.*|(int|iv|i|q)[ \t]*\d*)$",
+    re.IGNORECASE)
 # Checked in order: a label naming several roles takes the first listed here.
 ROLE_WORDS = (
     ("commissioner", r"commissioner|commissioning|ccg|csu"),

@@ -9,6 +9,7 @@ into paragraphs by vertical spacing, words hyphenated across line breaks are rej
 
 from __future__ import annotations
 
+import itertools
 import re
 import statistics
 from collections import Counter
@@ -69,8 +70,7 @@ def extract_pdf(path: str | Path) -> ExtractedPdf:
     """Extract a PDF; raise ExtractionError for files that cannot yield text."""
     try:
         with pdfplumber.open(path) as pdf:
-            layouts = [_layout_page(page, number)
-                       for number, page in enumerate(pdf.pages, start=1)]
+            pages = [_read_page(page) for page in pdf.pages]
     except (PDFPasswordIncorrect, PDFEncryptionError):
         raise ExtractionError("encrypted PDF", "save an unprotected copy and add that") from None
     except PdfminerException as error:
@@ -82,8 +82,9 @@ def extract_pdf(path: str | Path) -> ExtractedPdf:
     except (PDFSyntaxError, PSException) as error:
         raise ExtractionError(f"unreadable PDF: {error}",
                               "the file is corrupt or truncated; export or download it again") from None
-    if not layouts:
+    if not pages:
         raise ExtractionError("PDF has no pages", "check the file")
+    layouts = _lay_out(pages)
     _drop_running_lines(layouts)
     warnings = [f"page {layout.number}: no text layer (scanned image?)"
                 for layout in layouts if not any(f.lines for f in layout.flows)]
@@ -96,17 +97,50 @@ def extract_pdf(path: str | Path) -> ExtractedPdf:
 
 # --- one page ---------------------------------------------------------------------------
 
-def _layout_page(page: pdfplumber.page.Page, number: int) -> PageLayout:
+@dataclass
+class PageContent:
+    """What pdfplumber gives for one page, before reading order is decided."""
+
+    width: float
+    height: float
+    rows: list[list[dict]]
+    tables: list[Line]
+
+
+def _read_page(page: pdfplumber.page.Page) -> PageContent:
     tables = [t for t in page.find_tables() if len(t.rows) >= 2]
     table_boxes = [t.bbox for t in tables]
     words = [w for w in page.extract_words(extra_attrs=["size"], use_text_flow=False)
              if not any(_inside(w, box) for box in table_boxes)]
-    items = [_table_line(t) for t in tables]
-    items = [t for t in items if t.text]
-    rows = _group_rows(words)
-    gutter = _find_gutter(rows, page.width)
-    return PageLayout(number=number, height=float(page.height),
-                      flows=_reading_order(rows, items, gutter))
+    table_lines = [line for line in map(_table_line, tables) if line.text]
+    return PageContent(width=float(page.width), height=float(page.height),
+                       rows=_group_rows(words), tables=table_lines)
+
+
+def _lay_out(pages: list[PageContent]) -> list[PageLayout]:
+    """Reading order per page. A page with thin evidence of columns of its own (a short
+    last column, say) borrows the gutter the rest of the document uses, if no row crosses it."""
+    gutters = [_find_gutter(_body_rows(page), page.width) for page in pages]
+    common = Counter(round(g) for g in gutters if g is not None).most_common(1)
+    for number, page in enumerate(pages):
+        if gutters[number] is None and common:
+            fallback = float(common[0][0])
+            rows = _body_rows(page)
+            if rows and not any(_crosses(row, fallback) for row in rows):
+                gutters[number] = fallback
+    return [PageLayout(number=number, height=page.height,
+                       flows=_reading_order(page.rows, page.tables, gutter))
+            for number, (page, gutter) in enumerate(zip(pages, gutters), start=1)]
+
+
+def _body_rows(page: PageContent) -> list[list[dict]]:
+    """Rows outside the top and bottom margins, where running headers and footers sit."""
+    low, high = page.height * MARGIN_SHARE, page.height * (1 - MARGIN_SHARE)
+    return [row for row in page.rows if row[0]["top"] >= low and row[0]["bottom"] <= high]
+
+
+def _crosses(row: list[dict], x: float) -> bool:
+    return any(w["x0"] < x < w["x1"] for w in row)
 
 
 def _inside(word: dict, box: tuple[float, float, float, float]) -> bool:
@@ -137,28 +171,41 @@ def _group_rows(words: list[dict]) -> list[list[dict]]:
 
 
 def _find_gutter(rows: list[list[dict]], width: float) -> float | None:
-    """The x of a column gutter, if most rows split there and few cross it."""
-    best, best_score = None, 0
+    """The x of a column gutter: rows on both sides of it, few crossing it.
+
+    Among the best-scoring positions the middle of the widest run is taken, so the
+    gutter sits in the white space rather than against the edge of a column.
+    """
+    scores: list[tuple[float, int]] = []
     x = width * 0.3
     while x <= width * 0.7:
-        crossing = split = 0
+        crossing = left = right = 0
         for row in rows:
-            if any(w["x0"] < x < w["x1"] for w in row):
+            if _crosses(row, x):
                 crossing += 1
-            elif any(w["x1"] <= x for w in row) and any(w["x0"] >= x for w in row):
-                split += 1
-        if split >= 3 and crossing <= 0.25 * (split + crossing):
-            score = split - crossing
-            if score > best_score:
-                best, best_score = x, score
+                continue
+            left += any(w["x1"] <= x for w in row)
+            right += any(w["x0"] >= x for w in row)
+        if left >= 3 and right >= 3 and crossing <= 0.2 * len(rows):
+            scores.append((x, min(left, right) - 3 * crossing))
         x += 2.0
-    return best
+    if not scores:
+        return None
+    best = max(score for _, score in scores)
+    runs: list[list[float]] = []
+    for x, score in scores:
+        if score == best and runs and x - runs[-1][-1] <= 2.0:
+            runs[-1].append(x)
+        elif score == best:
+            runs.append([x])
+    widest = max(runs, key=len)
+    return (widest[0] + widest[-1]) / 2
 
 
 def _split_at_wide_gaps(row: list[dict]) -> list[list[dict]]:
     """Pieces of a row separated by more than a few spaces: columns, or header left/right."""
     parts = [[row[0]]]
-    for previous, word in zip(row, row[1:]):
+    for previous, word in itertools.pairwise(row):
         if word["x0"] - previous["x1"] > 1.8 * max(word["size"], previous["size"]):
             parts.append([word])
         else:
@@ -174,16 +221,24 @@ def _line_from(words: list[dict]) -> Line:
                 size=statistics.median(sizes))
 
 
+def _sides(row: list[dict], gutter: float | None) -> list[tuple[str, list[dict]]]:
+    """Cut a row at the gutter, unless a word or an ordinary word space spans it."""
+    if gutter is None or _crosses(row, gutter):
+        return [("full", row)]
+    left = [w for w in row if w["x1"] <= gutter]
+    right = [w for w in row if w["x0"] >= gutter]
+    if left and right and right[0]["x0"] - left[-1]["x1"] < max(w["size"] for w in row):
+        return [("full", row)]
+    return [(side, words) for side, words in (("left", left), ("right", right)) if words]
+
+
 def _reading_order(rows: list[list[dict]], tables: list[Line], gutter: float | None) -> list[Flow]:
     """Bands top to bottom; inside a two-column band, the left column before the right."""
     entries: list[tuple[float, str, Line]] = []  # (top, side, line); side: full|left|right
     for row in rows:
-        for part in _split_at_wide_gaps(row):
-            if gutter is None or any(w["x0"] < gutter < w["x1"] for w in part):
-                side = "full"
-            else:
-                side = "left" if part[-1]["x1"] <= gutter else "right"
-            entries.append((min(w["top"] for w in part), side, _line_from(part)))
+        for side, words in _sides(row, gutter):
+            for part in _split_at_wide_gaps(words):
+                entries.append((min(w["top"] for w in part), side, _line_from(part)))
     for table in tables:
         side = "full"
         if gutter is not None and table.x1 <= gutter:
@@ -282,53 +337,78 @@ def _word_log_probs() -> dict[str, float]:
         return json.load(handle)
 
 
-def join_hyphenated(left: str, right: str) -> str:
-    """Join 'commis-' + 'sioning', but keep real compounds such as 'well-' + 'known'."""
+def join_hyphenated(left: str, right: str, *, document_words: frozenset[str] = frozenset()
+                    ) -> str:
+    """Join 'commis-' + 'sioning', but keep real compounds such as 'well-' + 'known'.
+
+    The document's own words decide first ('North-' + 'bridge' is 'Northbridge' if the
+    document says Northbridge elsewhere); English word frequencies decide otherwise.
+    """
     head = re.search(r"([A-Za-z]+)-$", left)
     tail = re.match(r"([A-Za-z]+)", right)
     if not head or not tail or not right[:1].islower():
         return f"{left} {right}"
-    probs = _word_log_probs()
     first, second = head.group(1).lower(), tail.group(1).lower()
+    if first + second in document_words:
+        return left[:-1] + right
+    if f"{first}-{second}" in document_words:
+        return left + right
+    probs = _word_log_probs()
     compound = (probs.get(first, -99) > -15 and probs.get(second, -99) > -15
                 and probs.get(first + second, -99) < -17)
     return left + right if compound else left[:-1] + right
 
 
-def _join_lines(lines: list[Line]) -> str:
+def _document_words(layouts: list[PageLayout]) -> frozenset[str]:
+    """Words (and hyphenated compounds) the document uses inside its lines."""
+    words: set[str] = set()
+    for layout in layouts:
+        for flow in layout.flows:
+            for line in flow.lines:
+                inner = re.sub(r"\S+-$", "", line.text)  # a line-final fragment is no word
+                words.update(w.lower() for w in re.findall(r"[A-Za-z]+(?:-[A-Za-z]+)*", inner))
+    return frozenset(words)
+
+
+def _join_lines(lines: list[Line], words: frozenset[str]) -> str:
     if lines[0].kind == "table":
         return lines[0].text
     text = lines[0].text
     for line in lines[1:]:
-        text = join_hyphenated(text, line.text) if text.endswith("-") else f"{text} {line.text}"
+        text = (join_hyphenated(text, line.text, document_words=words) if text.endswith("-")
+                else f"{text} {line.text}")
     return text
 
 
-def _continues(previous: str, following: str) -> bool:
-    """Does a paragraph cut by a column or page break carry on in the next one?"""
-    return (not previous.endswith(TERMINAL) and "\n" not in previous
-            and following[:1].islower())
+def _continues(previous: Line, following: Line, previous_text: str, following_text: str) -> bool:
+    """Does a body paragraph cut by a column or page break carry on in the next one?"""
+    return (previous.kind == following.kind == "body"
+            and not previous_text.endswith(TERMINAL) and following_text[:1].islower())
 
 
 def _assemble(layouts: list[PageLayout]) -> tuple[str, list[int]]:
+    """Paragraphs joined by blank lines; returns the text and each page's start offset."""
     gap = _typical_gap(layouts)
+    words = _document_words(layouts)
     text = ""
+    last_line: Line | None = None
     page_starts: list[int] = []
     for layout in layouts:
-        page_starts.append(len(text) + (2 if text else 0))
+        page_starts.append(len(text) + 2 if text else 0)
         first_on_page = True
         for flow in layout.flows:
             for lines in _paragraphs(flow, gap):
-                paragraph = _join_lines(lines)
-                if text and lines[0].kind == "body" and _continues(text, paragraph):
-                    joined = (join_hyphenated(text, paragraph) if text.endswith("-")
-                              else f"{text} {paragraph}")
+                paragraph = _join_lines(lines, words)
+                if last_line and _continues(last_line, lines[0], text, paragraph):
+                    text = (join_hyphenated(text, paragraph, document_words=words)
+                            if text.endswith("-")
+                            else f"{text} {paragraph}")
                     if first_on_page:
-                        page_starts[-1] = len(joined) - len(paragraph)
-                    text = joined
+                        page_starts[-1] = len(text) - len(paragraph)
                 else:
                     text = f"{text}\n\n{paragraph}" if text else paragraph
                 first_on_page = False
-        if first_on_page:  # empty page: it starts (and ends) where the text stands
+                last_line = lines[-1]
+        if first_on_page:  # an empty page starts (and ends) where the text stands
             page_starts[-1] = len(text)
     return text, page_starts

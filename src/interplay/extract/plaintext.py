@@ -6,7 +6,7 @@ from pathlib import Path
 
 from interplay.errors import ExtractionError
 
-CONTROL_BYTES = set(range(0, 9)) | {11, 12} | set(range(14, 32))
+CONTROL_BYTES = set(range(9)) | {11, 12} | set(range(14, 32))
 
 
 def decode_text(data: bytes) -> tuple[str, str]:

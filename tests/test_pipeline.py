@@ -1,0 +1,149 @@
+"""End to end: the Snakemake workflow on small corpora the tests build, and on the demo corpus."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from builders import mini_corpus
+
+from interplay.cli import main
+from interplay.metadata import read_corpus
+
+
+def run_pipeline(corpus: Path, outputs: Path) -> None:
+    assert main(["run", "--corpus", str(corpus), "--outputs", str(outputs), "--cores", "2"]) == 0
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def assert_offsets_hold(outputs: Path, passages: list[dict]) -> None:
+    texts: dict[str, str] = {}
+    for row in passages:
+        if row["doc_id"] not in texts:
+            with open(outputs / "text" / f"{row['doc_id']}.txt", encoding="utf-8",
+                      newline="") as handle:
+                texts[row["doc_id"]] = handle.read()
+        source = texts[row["doc_id"]]
+        assert source[int(row["start"]):int(row["end"])] == row["text"], row["passage_id"]
+
+
+@pytest.fixture(scope="module")
+def mini_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mini")
+    corpus = mini_corpus(root)
+    (corpus / "site_a" / "broken.pdf").write_bytes(b"%PDF-1.4 truncated \x00")
+    with open(corpus / "metadata.csv", "a", encoding="utf-8") as handle:
+        handle.write("A-BAD-01,site_a/broken.pdf,site_a,document,provider,2016,Broken\n"
+                     "A-GONE-01,site_a/gone.pdf,site_a,document,provider,2016,Missing\n")
+    (corpus / "site_a" / "stray.txt").write_text("An unlisted note on the pooled budget.\n")
+    run_pipeline(corpus, root / "out")
+    return corpus, root / "out"
+
+
+def test_one_bad_document_does_not_lose_the_others(mini_run):
+    _corpus, outputs = mini_run
+    problems = read_csv(outputs / "problems.csv")
+    errors = {p["doc_id"]: p for p in problems if p["severity"] == "error"}
+    assert set(errors) == {"A-BAD-01", "A-GONE-01"}
+    assert errors["A-BAD-01"]["problem"].startswith("unreadable PDF")
+    assert errors["A-BAD-01"]["path"] == "site_a/broken.pdf" and errors["A-BAD-01"]["hint"]
+    assert "not found" in errors["A-GONE-01"]["problem"]
+    warnings = {(p["doc_id"], p["problem"]) for p in problems if p["severity"] == "warning"}
+    assert ("A-NOTE-01", "decoded as cp1252 (not valid UTF-8)") in warnings
+    assert any(doc.startswith("unlisted__") for doc, _ in warnings)
+
+    passages = read_csv(outputs / "passages.csv")
+    by_doc = {row["doc_id"] for row in passages}
+    assert {"A-INT-01", "A-NOTE-01", "A-DOC-01", "A-DOC-02", "unlisted__site_a__stray"} <= by_doc
+    assert "A-BAD-01" not in by_doc
+    assert_offsets_hold(outputs, passages)
+    info = json.loads((outputs / "text" / "A-DOC-02.json").read_text())
+    assert [p["page"] for p in info["pages"]] == [1, 2]
+    respondent = [r for r in passages if r["doc_id"] == "A-INT-01" and r["speaker"] == "R1"]
+    assert respondent[1]["text"].startswith("Well, we chose not to go out to tender.")
+    assert {r["speaker_role"] for r in respondent} == {"commissioner"}
+    for log in ("extract/A-DOC-02.log", "segment/A-DOC-02.log", "collect_passages.log"):
+        assert (outputs / "logs" / log).read_text().strip()
+
+
+def test_rerun_without_change_does_nothing_and_ids_are_stable(mini_run, tmp_path, capsys):
+    corpus, outputs = mini_run
+    before = (outputs / "passages.csv").read_text()
+    run_pipeline(corpus, outputs)
+    assert "Nothing to do" in capsys.readouterr().err
+    run_pipeline(corpus, tmp_path / "fresh")
+    assert (tmp_path / "fresh" / "passages.csv").read_text() == before
+
+
+def test_outputs_inside_the_corpus_are_refused(mini_run, capsys):
+    corpus, _ = mini_run
+    assert main(["run", "--corpus", str(corpus), "--outputs", str(corpus / "out")]) == 2
+    assert "overlap" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def demo_run(repo, tmp_path_factory):
+    outputs = tmp_path_factory.mktemp("demo") / "outputs"
+    run_pipeline(repo / "corpus", outputs)
+    return repo / "corpus", outputs
+
+
+def test_demo_corpus_complete_with_exact_offsets(demo_run):
+    corpus, outputs = demo_run
+    index = read_corpus(corpus)
+    assert index.problems == [] and index.warnings == []
+    passages = read_csv(outputs / "passages.csv")
+    assert {row["doc_id"] for row in passages} == set(index.by_id())
+    assert_offsets_hold(outputs, passages)
+    errors = [p for p in read_csv(outputs / "problems.csv") if p["severity"] == "error"]
+    assert errors == []
+    for doc_id in index.by_id():
+        info = json.loads((outputs / "text" / f"{doc_id}.json").read_text())
+        if info["format"] == "pdf":
+            assert len(info["pages"]) >= 2, doc_id
+
+
+def test_demo_corpus_shape(repo):
+    documents = read_corpus(repo / "corpus").documents
+    sites = {d.site for d in documents} - {"national"}
+    assert len(sites) == 4
+    for site in sites:
+        here = [d for d in documents if d.site == site]
+        assert sum(d.kind == "interview" for d in here) >= 5, site
+        assert sum(d.kind == "document" for d in here) >= 2, site
+        assert {"commissioner", "provider", "local_authority"} <= {d.actor for d in here}
+    suffixes = {Path(d.path).suffix for d in documents}
+    assert suffixes == {".pdf", ".docx", ".txt"}
+
+
+def test_demo_pdf_and_docx_text_matches_the_sources(repo, demo_run):
+    from demo_sources import source_paragraphs
+
+    _, outputs = demo_run
+    checked = 0
+    for prefix in ("pdf", "docx"):
+        for doc_id, paragraphs in source_paragraphs(repo, prefix).items():
+            text = " ".join((outputs / "text" / f"{doc_id}.txt").read_text().split())
+            missing = [p for p in paragraphs if p not in text]
+            assert not missing, (doc_id, missing[:2])
+            checked += len(paragraphs)
+    assert checked > 500
+
+
+def test_every_demo_annotation_lands_on_one_passage(repo, demo_run):
+    _, outputs = demo_run
+    passages = read_csv(outputs / "passages.csv")
+    by_doc: dict[str, list[str]] = {}
+    for row in passages:
+        by_doc.setdefault(row["doc_id"], []).append(" ".join(row["text"].split()))
+    annotations = [row for path in sorted((repo / "corpus" / "annotations").glob("*.csv"))
+                   for row in read_csv(path)]
+    assert len(annotations) > 600
+    for row in annotations:
+        text = " ".join(row["text"].split())
+        hits = [p for p in by_doc[row["doc_id"]] if text in p or p in text]
+        assert len(hits) >= 1, (row["doc_id"], text[:80])
