@@ -20,9 +20,12 @@ include: "rules/common.smk"
 include: "rules/extract.smk"
 include: "rules/segment.smk"
 include: "rules/collect.smk"
+include: "rules/code.smk"
 
 
 rule all:
     input:
         f"{OUT}/passages.csv",
         f"{OUT}/problems.csv",
+        f"{OUT}/coded_passages.csv",
+        f"{OUT}/evaluation.json",

@@ -1,7 +1,5 @@
 # Corpus-wide tables: every passage, and every problem met on the way.
 
-from interplay.collect import collect_passages, collect_problems
-
 
 rule collect_passages:
     input:
@@ -11,6 +9,8 @@ rule collect_passages:
     log:
         f"{OUT}/logs/collect_passages.log",
     run:
+        from interplay.collect import collect_passages
+        from interplay.fileio import write_log
         count = collect_passages(input, output[0])
         write_log(log[0], [f"{count} passages from {len(input)} documents"])
 
@@ -25,5 +25,7 @@ rule collect_problems:
     log:
         f"{OUT}/logs/collect_problems.log",
     run:
+        from interplay.collect import collect_problems
+        from interplay.fileio import write_log
         problems = collect_problems(str(CORPUS), input.infos, input.passages, output[0])
         write_log(log[0], [f"{len(problems)} problems"])

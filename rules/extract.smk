@@ -1,8 +1,5 @@
 # Stage 1: each document to plain text plus a page map (outputs/text/<doc_id>.txt|json).
 
-from interplay.extract import extract_to_files
-from interplay.fileio import write_log
-
 
 rule extract:
     input:
@@ -13,6 +10,8 @@ rule extract:
     log:
         f"{OUT}/logs/extract/{{doc_id}}.log",
     run:
+        from interplay.extract import extract_to_files
+        from interplay.fileio import write_log
         info = extract_to_files(input.source, output.text, output.info,
                                 doc_id=wildcards.doc_id, display_path=DOCS[wildcards.doc_id].path)
         write_log(log[0], [f"{input.source}: {info['chars']} characters, {len(info['pages'])} pages",

@@ -1,7 +1,5 @@
 # Stage 2: each document's text to passages with exact offsets (outputs/passages/<doc_id>.json).
 
-from interplay.segment import segment_to_file
-
 
 rule segment:
     input:
@@ -15,6 +13,8 @@ rule segment:
     log:
         f"{OUT}/logs/segment/{{doc_id}}.log",
     run:
+        from interplay.fileio import write_log
+        from interplay.segment import segment_to_file
         passages = segment_to_file(input.text, input.info, output[0],
                                    document=params.document, settings=params.settings)
         write_log(log[0], [f"{len(passages)} passages"])

@@ -11,8 +11,14 @@ from interplay.cli import main
 from interplay.metadata import read_corpus
 
 
+REPO_ANNOTATIONS = Path(__file__).resolve().parents[1] / "corpus" / "annotations"
+
+
 def run_pipeline(corpus: Path, outputs: Path) -> None:
-    assert main(["run", "--corpus", str(corpus), "--outputs", str(outputs), "--cores", "2"]) == 0
+    """Run the workflow; small test corpora borrow the demo corpus's annotations to train on."""
+    extra = [] if (corpus / "annotations").is_dir() else ["--annotations", str(REPO_ANNOTATIONS)]
+    assert main(["run", "--corpus", str(corpus), "--outputs", str(outputs), "--cores", "2",
+                 *extra]) == 0
 
 
 def read_csv(path: Path) -> list[dict]:
@@ -92,6 +98,30 @@ def demo_run(repo, tmp_path_factory):
     return repo / "corpus", outputs
 
 
+def test_demo_corpus_is_coded_with_scores_and_evidence(demo_run):
+    _, outputs = demo_run
+    coded = read_csv(outputs / "coded_passages.csv")
+    passages = read_csv(outputs / "passages.csv")
+    assert [r["passage_id"] for r in coded] == [r["passage_id"] for r in passages]
+    with_codes = [r for r in coded if r["codes"]]
+    assert len(with_codes) > 0.4 * sum(r["codable"] == "True" for r in passages)
+    for row in with_codes:
+        for code in row["codes"].split(";"):
+            assert float(row[f"score:{code}"]) > 0
+            assert row["evidence"] and f"{code}:" in row["evidence"]
+        assert row["orientation"] in {"competition", "cooperation", "interplay", "context"}
+    assert {r["orientation"] for r in with_codes} == {"competition", "cooperation", "interplay",
+                                                      "context"}
+    interviewer = [r for r in coded if r["speaker_role"] == "interviewer"]
+    assert interviewer and not any(r["codes"] for r in interviewer)
+    evaluation = json.loads((outputs / "evaluation.json").read_text())
+    per_code = evaluation["cross_validation"]["per_code"]
+    assert len(per_code) == 11
+    assert all({"precision", "recall", "f1", "kappa"} <= set(v) for v in per_code.values())
+    assert all(n >= 25 for n in evaluation["training"]["positives_per_code"].values())
+    assert (outputs / "model" / "coder.joblib").is_file()
+
+
 def test_demo_corpus_complete_with_exact_offsets(demo_run):
     corpus, outputs = demo_run
     index = read_corpus(corpus)
@@ -121,29 +151,36 @@ def test_demo_corpus_shape(repo):
 
 
 def test_demo_pdf_and_docx_text_matches_the_sources(repo, demo_run):
+    """Every source paragraph comes back; exactly, but for the odd hyphen at a line end
+    ('in-house' broken as 'in-' + 'house' reads the same as 'inhouse' to the extractor)."""
     from demo_sources import source_paragraphs
 
     _, outputs = demo_run
-    checked = 0
+    checked = exact = 0
     for prefix in ("pdf", "docx"):
         for doc_id, paragraphs in source_paragraphs(repo, prefix).items():
             text = " ".join((outputs / "text" / f"{doc_id}.txt").read_text().split())
-            missing = [p for p in paragraphs if p not in text]
+            unhyphenated = text.replace("-", "")
+            missing = [p for p in paragraphs if p.replace("-", "") not in unhyphenated]
             assert not missing, (doc_id, missing[:2])
             checked += len(paragraphs)
-    assert checked > 500
+            exact += sum(p in text for p in paragraphs)
+    assert checked > 700 and exact / checked >= 0.98
 
 
 def test_every_demo_annotation_lands_on_one_passage(repo, demo_run):
     _, outputs = demo_run
     passages = read_csv(outputs / "passages.csv")
+    def normal(text: str) -> str:  # the extractor may rejoin a hyphenated line end
+        return " ".join(text.split()).replace("-", "")
+
     by_doc: dict[str, list[str]] = {}
     for row in passages:
-        by_doc.setdefault(row["doc_id"], []).append(" ".join(row["text"].split()))
+        by_doc.setdefault(row["doc_id"], []).append(normal(row["text"]))
     annotations = [row for path in sorted((repo / "corpus" / "annotations").glob("*.csv"))
                    for row in read_csv(path)]
-    assert len(annotations) > 600
+    assert len(annotations) > 1000
     for row in annotations:
-        text = " ".join(row["text"].split())
+        text = normal(row["text"])
         hits = [p for p in by_doc[row["doc_id"]] if text in p or p in text]
         assert len(hits) >= 1, (row["doc_id"], text[:80])

@@ -13,11 +13,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from interplay.config import check_locations, load_settings
+from interplay.config import annotation_dir, check_locations, load_settings
 from interplay.errors import InterplayError
 from interplay.metadata import read_corpus
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 STEPS_DONE = re.compile(r"(\d+) of (\d+) steps \(\d+%\) done")
 RULE_START = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):")
 
@@ -30,14 +30,22 @@ def find_project_root() -> Path:
     raise InterplayError("no Snakefile found: run interplay from the interplay repository root")
 
 
+def _project_settings(root: Path, corpus: str | None = None, outputs: str | None = None,
+                      annotations: str | None = None):
+    settings = load_settings(root / "config" / "config.yaml", corpus=corpus, outputs=outputs,
+                             annotations=annotations)
+    resolve = {k: root / getattr(settings, k)
+               for k in ("corpus", "outputs", "codebook", "annotations")
+               if getattr(settings, k) is not None and not getattr(settings, k).is_absolute()}
+    return settings.model_copy(update=resolve)
+
+
 def _snakemake_command(root: Path, args: argparse.Namespace) -> list[str]:
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(root / "Snakefile"),
-               "--directory", str(root), "--cores", str(args.cores), "--rerun-incomplete"]
-    overrides = []
-    if args.corpus:
-        overrides.append(f"corpus={Path(args.corpus).resolve()}")
-    if args.outputs:
-        overrides.append(f"outputs={Path(args.outputs).resolve()}")
+               "--directory", str(root), "--cores", str(args.cores), "--rerun-incomplete",
+               "--keep-going"]
+    overrides = [f"{key}={Path(value).resolve()}" for key in ("corpus", "outputs", "annotations")
+                 if (value := getattr(args, key))]
     if overrides:
         command += ["--config", *overrides]
     if args.dry_run:
@@ -47,11 +55,7 @@ def _snakemake_command(root: Path, args: argparse.Namespace) -> list[str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     root = find_project_root()
-    settings = load_settings(root / "config" / "config.yaml", corpus=args.corpus,
-                             outputs=args.outputs)
-    if not settings.corpus.is_absolute():
-        settings = settings.model_copy(update={"corpus": root / settings.corpus,
-                                               "outputs": root / settings.outputs})
+    settings = _project_settings(root, args.corpus, args.outputs, args.annotations)
     check_locations(settings)
     settings.outputs.mkdir(parents=True, exist_ok=True)
     log_path = settings.outputs / "logs" / "snakemake.log"
@@ -87,9 +91,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    root = find_project_root()
-    settings = load_settings(root / "config" / "config.yaml", corpus=args.corpus)
-    corpus = settings.corpus if settings.corpus.is_absolute() else root / settings.corpus
+    corpus = _project_settings(find_project_root(), args.corpus).corpus
     index = read_corpus(corpus)  # structural faults raise with every problem listed
     for warning in index.warnings:
         console.print(f"warning: {corpus / warning.path}: {warning.problem}. {warning.hint}",
@@ -102,18 +104,87 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if index.problems else 0
 
 
+def ensure_model(settings, *, retrain: bool = False):
+    """The trained coder for the current codebook and annotations, training it if absent
+    or stale (trained on another codebook, other annotations or other settings)."""
+    from interplay.training import fingerprint, load_model, train_to_files
+
+    annotations = sorted(str(p) for p in annotation_dir(settings).glob("*.csv"))
+    model_path = settings.outputs / "model" / "coder.joblib"
+    current = fingerprint(settings.codebook, annotations, settings.coding, settings.random_seed)
+    if model_path.is_file() and not retrain:
+        coder, trained_on = load_model(model_path)
+        if trained_on == current:
+            return coder
+        console.print("The stored model was trained on another codebook, annotations or "
+                      "settings: retraining.")
+    console.print(f"Training the coder on {len(annotations)} annotation file(s)...")
+    train_to_files(str(settings.codebook), annotations, str(model_path),
+                   str(settings.outputs / "model" / "metrics.json"),
+                   str(settings.outputs / "evaluation.json"),
+                   settings=settings.coding, seed=settings.random_seed)
+    return load_model(model_path)[0]
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    settings = _project_settings(find_project_root(), args.corpus, args.outputs,
+                                 args.annotations)
+    ensure_model(settings, retrain=True)
+    report = settings.outputs / "evaluation.json"
+    console.print(f"Model in {settings.outputs / 'model'}; cross-validated metrics in {report}")
+    return 0
+
+
+def cmd_code(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from interplay.training import code_table
+
+    settings = _project_settings(find_project_root(), args.corpus, args.outputs,
+                                 args.annotations)
+    source = Path(args.input)
+    try:
+        table = pd.read_csv(source, dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise InterplayError(f"{source}: cannot read as CSV ({error})") from None
+    missing = [c for c in ("id", "text") if c not in table.columns]
+    if missing:
+        raise InterplayError(f"{source}: missing column(s) {', '.join(missing)} "
+                             f"(found: {', '.join(table.columns)}); the table needs 'id' and 'text'")
+    coder = ensure_model(settings)
+    coded = code_table(coder, table)
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    coded.to_csv(args.output, index=False)
+    console.print(f"{len(coded)} passages coded, {int((coded['codes'] != '').sum())} with at "
+                  f"least one code: {args.output}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="interplay", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the pipeline (Snakemake) with a progress display")
     run.add_argument("--corpus", help="corpus directory (default: from config/config.yaml)")
     run.add_argument("--outputs", help="outputs directory (default: from config/config.yaml)")
+    run.add_argument("--annotations", help="folder of annotation CSVs (default: CORPUS/annotations)")
     run.add_argument("--cores", default="all", help="cores to use (default: all)")
     run.add_argument("--dry-run", action="store_true", help="show what would run")
     run.set_defaults(handler=cmd_run)
     validate = commands.add_parser("validate", help="check metadata.csv and the corpus files")
     validate.add_argument("--corpus", help="corpus directory (default: from config/config.yaml)")
     validate.set_defaults(handler=cmd_validate)
+    train = commands.add_parser("train", help="(re)train the coder on corpus/annotations")
+    train.add_argument("--corpus", help="corpus directory holding annotations/")
+    train.add_argument("--outputs", help="outputs directory (model goes to OUTPUTS/model)")
+    train.add_argument("--annotations", help="folder of annotation CSVs (default: CORPUS/annotations)")
+    train.set_defaults(handler=cmd_train)
+    code = commands.add_parser("code", help="code any CSV of passages (columns id, text)")
+    code.add_argument("--input", required=True, help="CSV with columns id, text (others kept)")
+    code.add_argument("--output", required=True, help="CSV to write: id, codes, score:<code>...")
+    code.add_argument("--corpus", help="corpus directory holding annotations/ (for training)")
+    code.add_argument("--outputs", help="outputs directory holding model/")
+    code.add_argument("--annotations", help="folder of annotation CSVs (default: CORPUS/annotations)")
+    code.set_defaults(handler=cmd_code)
     return parser
 
 
@@ -122,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except InterplayError as error:
-        console.print(f"[red]error[/red] {error.code}: {error}", highlight=False)
+        console.print(f"[red]error[/red] {error.code}: ", end="", highlight=False)
+        console.print(str(error), markup=False, highlight=False)
         return 2
 
 

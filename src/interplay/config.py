@@ -20,6 +20,19 @@ class SegmentationSettings(BaseModel):
     code_interviewer_turns: bool = False
 
 
+class CodingSettings(BaseModel):
+    """The learned coder (see interplay.coder)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_words: int = Field(5, ge=0)
+    heading_max_words: int = Field(12, ge=0)
+    C: float = Field(4.0, gt=0)
+    rule_weight: float = Field(1.0, ge=0)
+    folds: int = Field(5, ge=2, le=20)
+    use_codebook_examples: bool = True
+
+
 class Settings(BaseModel):
     """Everything config/config.yaml may hold; unknown keys are refused, not ignored."""
 
@@ -28,7 +41,9 @@ class Settings(BaseModel):
     corpus: Path = Path("corpus")
     outputs: Path = Path("outputs")
     codebook: Path = Path("config/codebook.yaml")
+    annotations: Path | None = None  # human-coded passages; None means <corpus>/annotations
     segmentation: SegmentationSettings = SegmentationSettings()
+    coding: CodingSettings = CodingSettings()
     random_seed: int = 13
 
 
@@ -54,6 +69,10 @@ def load_settings(path: str | Path, **overrides: Any) -> Settings:
         raise ConfigError(f"{path}: not valid YAML: {error}") from None
     data.update({k: v for k, v in overrides.items() if v is not None})
     return settings_from_mapping(data, source=str(path))
+
+
+def annotation_dir(settings: Settings) -> Path:
+    return settings.annotations if settings.annotations else settings.corpus / "annotations"
 
 
 def check_locations(settings: Settings) -> None:

@@ -1,0 +1,193 @@
+"""The codebook: validated data, not code.
+
+Loaded from YAML into pydantic models; every problem in the file is reported at once,
+each naming the code and the field (`codebook.yaml: code 'cooperation.alliance' field
+'patterns[3]': ...`). Rule patterns are checked by spaCy's own Matcher validation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from interplay.errors import InterplayError
+
+CODE_ID = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+ORIENTATIONS = ("competition", "cooperation", "interplay", "context")
+
+
+class CodebookError(InterplayError):
+    """The codebook file is invalid; carries every problem found."""
+
+    code = "E004"
+
+    def __init__(self, path: str, problems: list[str]):
+        self.path = path
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{path}: {len(problems)} problem(s):\n{lines}")
+
+
+class Family(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(min_length=1)
+    description: str = ""
+
+
+class Code(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    label: str = Field(min_length=1)
+    family: str
+    colour: str
+    definition: str = Field(min_length=1)
+    include: list[str] = []
+    exclude: list[str] = []
+    examples: list[str] = []
+    aliases: list[str] = []
+    phrases: list[str] = []
+    patterns: list[list[dict[str, Any]]] = []
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not CODE_ID.match(value):
+            raise ValueError("must look like 'family.name' (lower case, digits, '_')")
+        return value
+
+    @field_validator("colour")
+    @classmethod
+    def _colour_shape(cls, value: str) -> str:
+        if not COLOUR.match(value):
+            raise ValueError("must be a hex colour like '#1B9E77'")
+        return value
+
+
+class Codebook(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = 1
+    name: str = "codebook"
+    families: dict[str, Family]
+    codes: list[Code]
+
+    @cached_property
+    def ids(self) -> list[str]:
+        return [code.id for code in self.codes]
+
+    @cached_property
+    def by_id(self) -> dict[str, Code]:
+        return {code.id: code for code in self.codes}
+
+    def orientation(self, code_ids: list[str]) -> str:
+        """competition | cooperation | interplay | context, or '' for no codes (see the spec)."""
+        families = {self.by_id[c].family for c in code_ids}
+        if not families:
+            return ""
+        if {"competition", "cooperation"} <= families:
+            return "interplay"
+        if "competition" in families:
+            return "competition"
+        if "cooperation" in families:
+            return "cooperation"
+        return "context"
+
+    def alias_index(self) -> dict[str, str]:
+        """Lower-cased ID, label and aliases -> code ID, for mapping imported code names."""
+        index: dict[str, str] = {}
+        for code in self.codes:
+            for name in (code.id, code.label, *code.aliases):
+                index.setdefault(" ".join(name.lower().split()), code.id)
+        return index
+
+
+def _location(loc: tuple, data: dict) -> str:
+    """'code 'x' field 'patterns[2]'' from a pydantic error location."""
+    if len(loc) >= 2 and loc[0] == "codes" and isinstance(loc[1], int):
+        codes = data.get("codes") or []
+        entry = codes[loc[1]] if loc[1] < len(codes) else {}
+        name = entry.get("id") if isinstance(entry, dict) else None
+        where = f"code '{name}'" if name else f"codes[{loc[1]}]"
+        rest = loc[2:]
+        if rest:
+            field = str(rest[0]) + "".join(f"[{p}]" if isinstance(p, int) else f".{p}"
+                                           for p in rest[1:])
+            return f"{where} field '{field}'"
+        return where
+    return "field '" + ".".join(str(p) for p in loc) + "'"
+
+
+def _pattern_problems(codebook: Codebook) -> list[str]:
+    """Run every token pattern through spaCy's Matcher validation."""
+    import spacy
+    from spacy.matcher import Matcher
+
+    matcher = Matcher(spacy.blank("en").vocab, validate=True)
+    problems = []
+    for code in codebook.codes:
+        for number, pattern in enumerate(code.patterns):
+            try:
+                matcher.add(f"{code.id}#{number}", [pattern])
+            except (ValueError, KeyError, TypeError) as error:
+                detail = " ".join(str(error).split())
+                problems.append(f"code '{code.id}' field 'patterns[{number}]': spaCy rejects the "
+                                f"pattern: {detail[:300]}")
+        for number, phrase in enumerate(code.phrases):
+            if not phrase.strip():
+                problems.append(f"code '{code.id}' field 'phrases[{number}]': empty phrase")
+    return problems
+
+
+def parse_codebook(data: Any, *, source: str = "codebook") -> Codebook:
+    if not isinstance(data, dict):
+        raise CodebookError(source, ["the file must be a mapping with 'families' and 'codes'"])
+    try:
+        codebook = Codebook.model_validate(data)
+    except ValidationError as error:
+        problems = [f"{_location(e['loc'], data)}: {e['msg']}" for e in error.errors()]
+        raise CodebookError(source, problems) from None
+    problems = []
+    seen: dict[str, int] = {}
+    for number, code in enumerate(codebook.codes):
+        if code.id in seen:
+            problems.append(f"code '{code.id}' field 'id': duplicate (also codes[{seen[code.id]}])")
+        seen.setdefault(code.id, number)
+        if code.family not in codebook.families:
+            problems.append(f"code '{code.id}' field 'family': unknown family '{code.family}' "
+                            f"(known: {', '.join(codebook.families)})")
+        if code.id.split(".")[0] != code.family:
+            problems.append(f"code '{code.id}' field 'family': the ID's prefix must be its "
+                            f"family ('{code.family}')")
+        if not code.phrases and not code.patterns:
+            problems.append(f"code '{code.id}' field 'phrases': give at least one phrase or "
+                            "pattern, so the rule layer can show evidence")
+    problems += _pattern_problems(codebook)
+    if problems:
+        raise CodebookError(source, problems)
+    return codebook
+
+
+def load_codebook(path: str | Path) -> Codebook:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CodebookError(str(path), ["file not found"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise CodebookError(str(path), [f"not valid YAML: {error}"]) from None
+    return parse_codebook(data, source=str(path))
+
+
+def file_hash(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -1,0 +1,183 @@
+"""Training and applying the coder at the workflow's edges: files in, files out.
+
+A trained model is stored with the fingerprint of what it was trained on (codebook,
+annotation files, settings, seed), so `interplay code` can tell a stale model from a
+current one and retrain rather than silently code with the wrong codebook.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+
+import joblib
+import numpy as np
+
+from interplay import __version__
+from interplay.annotations import AnnotationSet, read_annotations
+from interplay.codebook import Codebook, file_hash, load_codebook
+from interplay.coder import Coding, PassageCoder
+from interplay.config import CodingSettings
+from interplay.errors import InterplayError
+from interplay.fileio import atomic_open, read_json, write_json
+from interplay.segment import PASSAGE_COLUMNS
+
+CODED_COLUMNS = ("passage_id", "doc_id", "site", "actor", "kind", "speaker_role", "page",
+                 "start", "end", "text", "codes", "orientation")
+
+
+def fingerprint(codebook_path: str | Path, annotation_paths: list[str | Path],
+                settings: CodingSettings, seed: int) -> dict:
+    return {
+        "interplay": __version__,
+        "codebook_sha256": file_hash(codebook_path),
+        "annotations_sha256": {Path(p).name: file_hash(p) for p in sorted(map(str, annotation_paths))},
+        "settings": settings.model_dump(),
+        "seed": seed,
+    }
+
+
+def training_data(annotations: AnnotationSet, codebook: Codebook, *, use_examples: bool
+                  ) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
+    """Texts, labels, groups (document) and which rows are human-coded passages.
+
+    Codebook examples, when used, are extra training rows carrying their own code only;
+    they never count in the cross-validated metrics.
+    """
+    texts, labels, groups, is_passage = [], [], [], []
+    for item in annotations.annotations:
+        texts.append(item.text)
+        labels.append([code in item.codes for code in codebook.ids])
+        groups.append(item.doc_id)
+        is_passage.append(True)
+    if use_examples:
+        for code in codebook.codes:
+            for example in code.examples:
+                texts.append(example)
+                labels.append([other == code.id for other in codebook.ids])
+                groups.append(f"codebook:{code.id}")
+                is_passage.append(False)
+    return texts, np.array(labels, dtype=int), groups, np.array(is_passage)
+
+
+def train(codebook_path: str | Path, annotation_paths: list[str | Path], *,
+          settings: CodingSettings, seed: int) -> tuple[PassageCoder, dict]:
+    if not annotation_paths:
+        raise InterplayError("no annotation files found (corpus/annotations/*.csv): the coder "
+                             "needs human-coded passages to learn from")
+    codebook = load_codebook(codebook_path)
+    annotations = read_annotations(annotation_paths, codebook)
+    texts, Y, groups, is_passage = training_data(
+        annotations, codebook, use_examples=settings.use_codebook_examples)
+    coder = PassageCoder(codebook, C=settings.C, min_words=settings.min_words,
+                         heading_max_words=settings.heading_max_words, rule_weight=settings.rule_weight, folds=settings.folds, seed=seed)
+    coder.fit(texts, Y, groups, evaluate=is_passage)
+    passages = annotations.annotations
+    report = {
+        "cross_validation": coder.cv_metrics_,
+        "method": (f"{coder.folds}-fold cross-validation grouped by document; per-code "
+                   "threshold chosen to maximise F1 on the out-of-fold scores"),
+        "training": {
+            "passages": len(passages),
+            "documents": len({a.doc_id for a in passages}),
+            "coders": sorted({a.coder for a in passages}),
+            "codebook_examples": int((~is_passage).sum()),
+            "positives_per_code": {c: int(Y[is_passage, j].sum())
+                                   for j, c in enumerate(codebook.ids)},
+            "warnings": annotations.warnings,
+        },
+        "trained_on": fingerprint(codebook_path, annotation_paths, settings, seed),
+    }
+    return coder, report
+
+
+def save_model(path: str | Path, coder: PassageCoder, report: dict) -> None:
+    with atomic_open(path, "wb") as handle:
+        joblib.dump({"coder": coder, "trained_on": report["trained_on"]}, handle)
+
+
+def load_model(path: str | Path) -> tuple[PassageCoder, dict]:
+    stored = joblib.load(path)
+    return stored["coder"], stored["trained_on"]
+
+
+def model_id(trained_on: dict) -> str:
+    return hashlib.sha256(json.dumps(trained_on, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def train_to_files(codebook_path: str, annotation_paths: list[str], model_path: str,
+                   metrics_path: str, evaluation_path: str, *, settings: CodingSettings,
+                   seed: int) -> dict:
+    coder, report = train(codebook_path, annotation_paths, settings=settings, seed=seed)
+    save_model(model_path, coder, report)
+    write_json(metrics_path, {**report, "model_id": model_id(report["trained_on"])})
+    write_json(evaluation_path, {k: report[k] for k in ("cross_validation", "method", "training")})
+    return report
+
+
+def evidence_summary(coding: Coding) -> str:
+    """Readable evidence for a table cell: rule matches with offsets, then strongest terms."""
+    parts = []
+    for code, detail in coding.evidence.items():
+        rules = ", ".join(f'"{r["text"]}" [{r["start"]}-{r["end"]}]' for r in detail["rules"])
+        terms = ", ".join(detail["terms"])
+        parts.append(f"{code}: " + "; ".join(x for x in (rules, f"terms: {terms}" if terms
+                                                             else "") if x))
+    return " | ".join(parts)
+
+
+def code_document_to_file(passages_path: str, model_path: str, out_path: str) -> int:
+    """Code one document's codable passages; write codings with scores and evidence."""
+    coder, trained_on = load_model(model_path)
+    data = read_json(passages_path)
+    codable = [p for p in data["passages"] if p["codable"]]
+    codings = coder.code([p["text"] for p in codable])
+    write_json(out_path, {
+        "doc_id": data["doc_id"], "model_id": model_id(trained_on),
+        "codings": [{"passage_id": p["passage_id"], "codes": c.codes, "scores": c.scores,
+                     "evidence": c.evidence} for p, c in zip(codable, codings)]})
+    return sum(1 for c in codings if c.codes)
+
+
+def collect_coded(passage_files: list[str], coded_files: list[str], codebook_path: str,
+                  out_csv: str) -> int:
+    """coded_passages.csv: every passage, its codes, orientation, scores and evidence."""
+    codebook = load_codebook(codebook_path)
+    codings = {}
+    for path in coded_files:
+        for item in read_json(path)["codings"]:
+            codings[item["passage_id"]] = item
+    columns = [*CODED_COLUMNS, *(f"score:{c}" for c in codebook.ids), "evidence"]
+    count = 0
+    with atomic_open(out_csv) as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for path in sorted(passage_files):
+            for passage in read_json(path)["passages"]:
+                row = {k: passage[k] for k in PASSAGE_COLUMNS if k in CODED_COLUMNS}
+                item = codings.get(passage["passage_id"])
+                if item:
+                    row["codes"] = ";".join(item["codes"])
+                    row["orientation"] = codebook.orientation(item["codes"])
+                    row.update({f"score:{c}": item["scores"][c] for c in codebook.ids})
+                    row["evidence"] = evidence_summary(Coding(
+                        codes=item["codes"], scores=item["scores"], evidence=item["evidence"]))
+                writer.writerow(row)
+                count += 1
+    return count
+
+
+def code_table(coder: PassageCoder, table):
+    """Code a table of passages (columns id, text): id, codes, score per code, then the
+    table's other columns unchanged."""
+    codings = coder.code(table["text"].tolist())
+    out = table[["id"]].copy()
+    out["codes"] = [";".join(c.codes) for c in codings]
+    for code in coder.codebook.ids:
+        out[f"score:{code}"] = [c.scores[code] for c in codings]
+    for column in table.columns:
+        if column != "id":
+            out[column] = table[column]
+    return out
