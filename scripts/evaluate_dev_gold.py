@@ -25,8 +25,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from interplay.cli import _project_settings, ensure_model  # noqa: E402
-from interplay.coder import summary_metrics  # noqa: E402
+from interplay.cli import _project_settings, ensure_model
+from interplay.coder import summary_metrics
 
 NAIVE_KEYWORDS = {
     "competition.tendering": ["tender", "procurement", "procure", "bid"],
@@ -64,7 +64,8 @@ def main() -> int:
     parser.add_argument("--gold", default=str(REPO.parent / "shared" / "data" / "dev-gold.jsonl"))
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
-    gold = [json.loads(line) for line in open(args.gold, encoding="utf-8") if line.strip()]
+    lines = Path(args.gold).read_text(encoding="utf-8").splitlines()
+    gold = [json.loads(line) for line in lines if line.strip()]
     coder = ensure_model(_project_settings(REPO))
     ids = coder.codebook.ids
     texts = [g["text"] for g in gold]

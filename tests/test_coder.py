@@ -80,14 +80,15 @@ def test_interplay_code_on_an_arbitrary_csv(trained_outputs, tmp_path, codebook)
     write_rows(source, [
         ("p1", "We put the whole community contract out to the market and three firms bid.",
          "x"),
-        ("p2", "The council and the CCG agreed to put their money in one pot under a section "
-         "75 agreement.", "y"),
+        ("p2", ("The council and the CCG agreed to put their money in one pot under a section "
+                "75 agreement."), "y"),
         ("p3", "The car park will be closed on Tuesday for resurfacing works.", "z"),
         ("p4", "", "w")], columns=("id", "text", "site"))
     out = tmp_path / "out.csv"
     assert main(["code", "--input", str(source), "--output", str(out),
                  "--outputs", str(trained_outputs)]) == 0
-    rows = list(csv.DictReader(open(out, encoding="utf-8")))
+    with open(out, encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
     header = list(rows[0])
     assert header[:2] == ["id", "codes"]
     assert header[2:13] == [f"score:{c}" for c in codebook.ids]
@@ -121,7 +122,8 @@ def test_dev_gold_regression_floor(trained_outputs, shared, codebook):
     from interplay.training import load_model
 
     coder, _ = load_model(trained_outputs / "model" / "coder.joblib")
-    gold = [json.loads(line) for line in open(shared / "data" / "dev-gold.jsonl")]
+    lines = (shared / "data" / "dev-gold.jsonl").read_text(encoding="utf-8").splitlines()
+    gold = [json.loads(line) for line in lines if line.strip()]
     truth = np.array([[c in g["codes"] for c in codebook.ids] for g in gold], dtype=int)
     predicted = np.array([[c in x.codes for c in codebook.ids]
                           for x in coder.code([g["text"] for g in gold])], dtype=int)

@@ -10,7 +10,6 @@ from builders import mini_corpus
 from interplay.cli import main
 from interplay.metadata import read_corpus
 
-
 REPO_ANNOTATIONS = Path(__file__).resolve().parents[1] / "corpus" / "annotations"
 
 
