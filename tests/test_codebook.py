@@ -76,3 +76,10 @@ def test_researchers_can_add_codes(raw):
                           "definition": "Local place-based boards.",
                           "phrases": ["place board"]})
     assert parse_codebook(data).ids[-1] == "cooperation.place_boards"
+
+
+def test_upper_case_lemmas_are_refused(raw):
+    data = copy.deepcopy(raw)
+    data["codes"][0]["patterns"].append([{"LEMMA": "Tender"}])
+    with pytest.raises(CodebookError, match="LEMMA values are lower case"):
+        parse_codebook(data)

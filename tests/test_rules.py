@@ -41,3 +41,11 @@ def test_prefiltered_matching_equals_plain_spacy_matching(rules, repo):
              .read_text(encoding="utf-8").splitlines() if len(line) > 80][:150]
     for doc in rules.docs(texts):
         assert set(rules._pattern_matches(doc)) == set(plain(doc))
+
+
+def test_capitalised_words_get_lower_case_lemmas():
+    from interplay.rules import english
+
+    doc = english()("Tenders were invited. Commissioners agreed.")
+    assert [t.lemma_ for t in doc if t.is_alpha] == ["tender", "be", "invite", "commissioner",
+                                                     "agree"]

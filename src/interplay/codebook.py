@@ -126,6 +126,15 @@ def _location(loc: tuple, data: dict) -> str:
     return "field '" + ".".join(str(p) for p in loc) + "'"
 
 
+def _lemma_values(token: dict) -> list[str]:
+    value = token.get("LEMMA")
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [v for key in ("IN", "NOT_IN") for v in value.get(key, []) if isinstance(v, str)]
+    return []
+
+
 def _pattern_problems(codebook: Codebook) -> list[str]:
     """Run every token pattern through spaCy's Matcher validation."""
     import spacy
@@ -135,6 +144,10 @@ def _pattern_problems(codebook: Codebook) -> list[str]:
     problems = []
     for code in codebook.codes:
         for number, pattern in enumerate(code.patterns):
+            upper = [v for token in pattern for v in _lemma_values(token) if v != v.lower()]
+            if upper:
+                problems.append(f"code '{code.id}' field 'patterns[{number}]': LEMMA values are "
+                                f"lower case (lemmas are looked up in lower case): {upper}")
             try:
                 matcher.add(f"{code.id}#{number}", [pattern])
             except (ValueError, KeyError, TypeError) as error:

@@ -92,7 +92,7 @@ def summary_metrics(Y: np.ndarray, P: np.ndarray, ids: list[str]) -> dict:
 class PassageCoder:
     """Multi-label coder following the scikit-learn contract: fit, then predict."""
 
-    def __init__(self, codebook: Codebook, *, C: float = 4.0, min_words: int = 5,
+    def __init__(self, codebook: Codebook, *, C: float = 16.0, min_words: int = 5,
                  heading_max_words: int = 12, rule_weight: float = 1.0, folds: int = 5,
                  seed: int = 13):
         self.codebook = codebook

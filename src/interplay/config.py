@@ -27,7 +27,7 @@ class CodingSettings(BaseModel):
 
     min_words: int = Field(5, ge=0)
     heading_max_words: int = Field(12, ge=0)
-    C: float = Field(4.0, gt=0)
+    C: float = Field(16.0, gt=0)
     rule_weight: float = Field(1.0, ge=0)
     folds: int = Field(5, ge=2, le=20)
     use_codebook_examples: bool = True

@@ -26,11 +26,28 @@ class Evidence:
     end: int
 
 
+@Language.factory("case_insensitive_lemmas")
+class CaseInsensitiveLemmas:
+    """The lookup table is keyed by lower-case words, so 'Tenders' at the start of a sentence
+    would keep itself as lemma; look such words up in lower case."""
+
+    def __init__(self, nlp: Language, name: str):
+        self.nlp = nlp
+
+    def __call__(self, doc: Doc) -> Doc:
+        table = self.nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+        for token in doc:
+            if not token.is_lower and token.lemma_ == token.text:
+                token.lemma_ = table.get(token.lower_, token.lower_)
+        return doc
+
+
 @lru_cache(maxsize=1)
 def english() -> Language:
     """Blank English with the lookup lemmatizer (tables from spacy-lookups-data; no download)."""
     nlp = spacy.blank("en")
     nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    nlp.add_pipe("case_insensitive_lemmas")
     nlp.initialize()
     return nlp
 
