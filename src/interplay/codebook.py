@@ -16,23 +16,11 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from interplay.errors import InterplayError
+from interplay.errors import CodebookError
 
 CODE_ID = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 ORIENTATIONS = ("competition", "cooperation", "interplay", "context")
-
-
-class CodebookError(InterplayError):
-    """The codebook file is invalid; carries every problem found."""
-
-    code = "E004"
-
-    def __init__(self, path: str, problems: list[str]):
-        self.path = path
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{path}: {len(problems)} problem(s):\n{lines}")
 
 
 class Family(BaseModel):

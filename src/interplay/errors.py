@@ -15,16 +15,26 @@ class ConfigError(InterplayError):
     code = "E001"
 
 
-class MetadataError(InterplayError):
-    """metadata.csv cannot be used; carries every problem found, not just the first."""
-
-    code = "E002"
+class FileProblemsError(InterplayError):
+    """A file cannot be used; carries every problem found in it, not just the first."""
 
     def __init__(self, path: str, problems: list[str]):
         self.path = path
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"{path}: {len(problems)} problem(s):\n{lines}")
+
+
+class MetadataError(FileProblemsError):
+    """metadata.csv cannot be used."""
+
+    code = "E002"
+
+
+class CodebookError(FileProblemsError):
+    """The codebook file is invalid."""
+
+    code = "E004"
 
 
 class ExtractionError(InterplayError):
