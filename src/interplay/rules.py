@@ -92,11 +92,26 @@ class RuleMatcher:
                 matcher = Matcher(self.nlp.vocab, validate=True)
                 matcher.add(code.id, [pattern])
                 self.patterns.append((_anchors(pattern), matcher))
+        # Index each pattern under the values of its most selective anchor.
+        self._unanchored: list[int] = []
+        self._by_value: dict[tuple[str, str], list[int]] = {}
+        for number, (anchors, _) in enumerate(self.patterns):
+            if not anchors:
+                self._unanchored.append(number)
+                continue
+            attr, allowed = min(anchors, key=lambda a: len(a[1]))
+            for value in allowed:
+                self._by_value.setdefault((attr, value), []).append(number)
 
     def _pattern_matches(self, doc: Doc) -> list[tuple[int, int, int]]:
         values = {attr: {getattr(t, attr) for t in doc} for attr in set(ANCHOR_ATTRS.values())}
+        candidates = set(self._unanchored)
+        for attr, present in values.items():
+            for value in present:
+                candidates.update(self._by_value.get((attr, value), ()))
         matches = []
-        for anchors, matcher in self.patterns:
+        for number in sorted(candidates):
+            anchors, matcher = self.patterns[number]
             if all(not allowed.isdisjoint(values[attr]) for attr, allowed in anchors):
                 matches.extend(matcher(doc))
         return matches
