@@ -21,6 +21,7 @@ include: "rules/extract.smk"
 include: "rules/segment.smk"
 include: "rules/collect.smk"
 include: "rules/code.smk"
+include: "rules/refi.smk"
 
 
 rule all:
@@ -29,3 +30,4 @@ rule all:
         f"{OUT}/problems.csv",
         f"{OUT}/coded_passages.csv",
         f"{OUT}/evaluation.json",
+        f"{OUT}/project.qdpx",

@@ -183,3 +183,30 @@ def test_every_demo_annotation_lands_on_one_passage(repo, demo_run):
         text = normal(row["text"])
         hits = [p for p in by_doc[row["doc_id"]] if text in p or p in text]
         assert len(hits) >= 1, (row["doc_id"], text[:80])
+
+
+def test_demo_qdpx_validates_and_points_at_the_coded_passages(demo_run, shared):
+    import zipfile
+
+    from lxml import etree
+
+    from interplay.refi import NS
+
+    _, outputs = demo_run
+    schema = etree.XMLSchema(etree.parse(str(shared / "refi-qda" / "Project-mrt2019.xsd")))
+    coded = {r["passage_id"]: r for r in read_csv(outputs / "coded_passages.csv") if r["codes"]}
+    with zipfile.ZipFile(outputs / "project.qdpx") as archive:
+        project = etree.fromstring(archive.read("project.qde"))
+        schema.assertValid(project)
+        ns = {"q": NS}
+        checked = 0
+        for source in project.findall(".//q:TextSource", ns):
+            name = source.get("plainTextPath").removeprefix("internal://")
+            text = archive.read(f"sources/{name}").decode("utf-8")
+            for selection in source.findall("q:PlainTextSelection", ns):
+                row = coded[selection.get("name")]
+                start, end = int(selection.get("startPosition")), int(selection.get("endPosition"))
+                assert text[start:end] == row["text"]
+                assert len(selection.findall("q:Coding", ns)) == len(row["codes"].split(";"))
+                checked += 1
+    assert checked == len(coded)

@@ -1,0 +1,199 @@
+"""REFI-QDA export: the coded corpus as a .qdpx project that NVivo, ATLAS.ti, MAXQDA and
+QualCoder can open (REFI-QDA 1.5; Project schema urn:QDA-XML:project:1.0).
+
+The project holds: the codebook as a hierarchy (family -> code) with colours and
+definitions; each document as a TextSource stored as UTF-8 text under `sources/` and
+referenced as `internal://<guid>.txt`; each coded passage as a PlainTextSelection whose
+start and end positions are character offsets into that text (as the specification
+counts them), with one Coding per code by the machine coder user and a Note holding the
+scores; one Case per site, with the site's sources, and source variables for actor, kind
+and date. GUIDs are derived from stable IDs (uuid5), so a re-export is identical.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+
+from interplay.codebook import Codebook
+
+NS = "urn:QDA-XML:project:1.0"
+GUID_NAMESPACE = uuid.UUID("6f1d3c52-9d0e-4c1b-9a57-3c1f2d7e4b10")
+MACHINE_CODER = "interplay machine coder"
+SOURCE_VARIABLES = ("actor", "kind", "date")
+XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def guid(*parts: str) -> str:
+    return str(uuid.uuid5(GUID_NAMESPACE, "\x1f".join(parts))).upper()
+
+
+def xml_text(value: str) -> str:
+    """Text as XML 1.0 allows it (control characters from a document are dropped)."""
+    return XML_INVALID.sub("", value)
+
+
+@dataclass(frozen=True)
+class Source:
+    doc_id: str
+    title: str
+    site: str
+    actor: str
+    kind: str
+    date: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Selection:
+    passage_id: str
+    doc_id: str
+    start: int
+    end: int
+    codes: tuple[str, ...]
+    scores: dict[str, float] = field(default_factory=dict)
+    coder: str = MACHINE_CODER
+
+
+def _element(parent: etree._Element, tag: str, **attributes: str) -> etree._Element:
+    return etree.SubElement(parent, f"{{{NS}}}{tag}",
+                            {k: xml_text(v) for k, v in attributes.items()})
+
+
+def _text_element(parent: etree._Element, tag: str, text: str) -> etree._Element:
+    element = _element(parent, tag)
+    element.text = xml_text(text)
+    return element
+
+
+def build_project(codebook: Codebook, sources: list[Source], selections: list[Selection], *,
+                  name: str) -> etree._Element:
+    """The project.qde document; positions are checked against each source's text."""
+    texts = {s.doc_id: s.text for s in sources}
+    for selection in selections:
+        text = texts.get(selection.doc_id)
+        if text is None or not 0 <= selection.start < selection.end <= len(text):
+            raise ValueError(f"selection {selection.passage_id} [{selection.start}:"
+                             f"{selection.end}] does not fit source {selection.doc_id}")
+    users = sorted({s.coder for s in selections} | {MACHINE_CODER})
+    user_guid = {u: guid("user", u) for u in users}
+    project = etree.Element(f"{{{NS}}}Project", nsmap={None: NS},
+                            name=xml_text(name), origin="interplay",
+                            creatingUserGUID=user_guid[MACHINE_CODER])
+    users_element = _element(project, "Users")
+    for user in users:
+        _element(users_element, "User", guid=user_guid[user], name=user)
+
+    codes_element = _element(_element(project, "CodeBook"), "Codes")
+    for family_id, family in codebook.families.items():
+        family_element = _element(codes_element, "Code", guid=guid("family", family_id),
+                                  name=family.label, isCodable="false")
+        if family.description:
+            _text_element(family_element, "Description", family.description)
+        for code in (c for c in codebook.codes if c.family == family_id):
+            code_element = _element(family_element, "Code", guid=guid("code", code.id),
+                                    name=code.label, isCodable="true", color=code.colour)
+            _text_element(code_element, "Description", f"[{code.id}] {code.definition}")
+
+    variables = _element(project, "Variables")
+    for variable in SOURCE_VARIABLES:
+        _element(variables, "Variable", guid=guid("variable", variable), name=variable,
+                 typeOfVariable="Text")
+
+    cases = _element(project, "Cases")
+    for site in sorted({s.site for s in sources}):
+        case = _element(cases, "Case", guid=guid("case", site), name=site)
+        for source in sources:
+            if source.site == site:
+                _element(case, "SourceRef", targetGUID=guid("source", source.doc_id))
+
+    by_doc: dict[str, list[Selection]] = {}
+    for selection in selections:
+        by_doc.setdefault(selection.doc_id, []).append(selection)
+    sources_element = _element(project, "Sources")
+    notes: list[tuple[str, str]] = []
+    for source in sources:
+        source_guid = guid("source", source.doc_id)
+        element = _element(sources_element, "TextSource", guid=source_guid,
+                           name=f"{source.doc_id} {source.title}".strip(),
+                           plainTextPath=f"internal://{source_guid}.txt")
+        for selection in sorted(by_doc.get(source.doc_id, []), key=lambda s: s.start):
+            selection_guid = guid("selection", selection.passage_id)
+            chosen = _element(element, "PlainTextSelection", guid=selection_guid,
+                              name=selection.passage_id, startPosition=str(selection.start),
+                              endPosition=str(selection.end),
+                              creatingUser=user_guid[selection.coder])
+            for code in selection.codes:
+                coding = _element(chosen, "Coding", guid=guid("coding", selection.passage_id, code),
+                                  creatingUser=user_guid[selection.coder])
+                _element(coding, "CodeRef", targetGUID=guid("code", code))
+            if selection.scores:
+                note_guid = guid("note", selection.passage_id)
+                _element(chosen, "NoteRef", targetGUID=note_guid)
+                scores = "; ".join(f"{c} {s:.2f}" for c, s in
+                                   sorted(selection.scores.items(), key=lambda x: -x[1]))
+                notes.append((note_guid, f"{selection.coder} scores: {scores}"))
+        for variable in SOURCE_VARIABLES:
+            value = _element(element, "VariableValue")
+            _element(value, "VariableRef", targetGUID=guid("variable", variable))
+            _text_element(value, "TextValue", getattr(source, variable))
+    if notes:
+        notes_element = _element(project, "Notes")
+        for note_guid, content in notes:
+            note = _element(notes_element, "Note", guid=note_guid, name="coder scores",
+                            creatingUser=user_guid[MACHINE_CODER])
+            _text_element(note, "PlainTextContent", content)
+    return project
+
+
+def write_qdpx(path: str | Path, codebook: Codebook, sources: list[Source],
+               selections: list[Selection], *, name: str) -> None:
+    """A .qdpx: zip of project.qde and the sources as UTF-8 text, written atomically."""
+    from interplay.fileio import atomic_open
+
+    project = build_project(codebook, sources, selections, name=name)
+    xml = etree.tostring(project, xml_declaration=True, encoding="utf-8", pretty_print=True)
+    with atomic_open(path, "wb") as handle, zipfile.ZipFile(handle, "w",
+                                                            zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("project.qde", xml)
+        for source in sources:
+            archive.writestr(f"sources/{guid('source', source.doc_id)}.txt",
+                             source.text.encode("utf-8"))
+
+
+def export_to_file(corpus_dir: str, text_files: list[str], passage_files: list[str],
+                   coded_files: list[str], codebook_path: str, out_path: str) -> int:
+    """The workflow's edge: gather the pipeline's outputs into outputs/project.qdpx."""
+    from interplay.codebook import load_codebook
+    from interplay.fileio import read_json
+    from interplay.metadata import read_corpus
+
+    documents = read_corpus(corpus_dir).by_id()
+    sources = []
+    for path in sorted(text_files):
+        doc_id = Path(path).stem
+        text = Path(path).read_text(encoding="utf-8")
+        document = documents.get(doc_id)
+        if document is None or not text:
+            continue  # unreadable documents are listed in problems.csv, not exported empty
+        sources.append(Source(doc_id=doc_id, title=document.title, site=document.site,
+                              actor=document.actor, kind=document.kind, date=document.date,
+                              text=text))
+    offsets = {p["passage_id"]: p for path in passage_files for p in read_json(path)["passages"]}
+    selections = []
+    for path in sorted(coded_files):
+        for item in read_json(path)["codings"]:
+            if item["codes"]:
+                passage = offsets[item["passage_id"]]
+                selections.append(Selection(
+                    passage_id=item["passage_id"], doc_id=passage["doc_id"],
+                    start=passage["start"], end=passage["end"], codes=tuple(item["codes"]),
+                    scores={c: item["scores"][c] for c in item["codes"]}))
+    write_qdpx(out_path, load_codebook(codebook_path), sources, selections,
+               name=f"interplay: {Path(corpus_dir).resolve().name}")
+    return len(selections)
