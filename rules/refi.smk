@@ -9,12 +9,13 @@ rule refi_export:
         passages=per_document(f"{OUT}/passages/{{doc_id}}.json"),
         coded=per_document(f"{OUT}/coded/{{doc_id}}.json"),
     output:
-        f"{OUT}/project.qdpx",
+        project=f"{OUT}/project.qdpx",
+        codebook=f"{OUT}/codebook.qdc",
     log:
         f"{OUT}/logs/refi_export.log",
     run:
         from interplay.fileio import write_log
         from interplay.refi import export_to_file
         count = export_to_file(str(CORPUS), input.texts, input.passages, input.coded,
-                               input.codebook, output[0])
+                               input.codebook, output.project)
         write_log(log[0], [f"{count} coded selections exported"])

@@ -75,7 +75,17 @@ def test_markup_in_documents_is_escaped(codebook):
 def test_re_export_is_identical_and_bad_offsets_are_refused(codebook):
     first = etree.tostring(build_project(codebook, *sample(), name="x"))
     assert etree.tostring(build_project(codebook, *sample(), name="x")) == first
-    sources, selections = sample()
+    sources, _ = sample()
     bad = [Selection("D1:c", "D1", 5, len(TEXT) + 3, ("contract.payment",))]
     with pytest.raises(ValueError, match="does not fit source D1"):
         build_project(codebook, sources, bad, name="x")
+
+
+def test_codebook_exchange_file(codebook):
+    from interplay.refi import QDC_NS, codebook_exchange
+
+    root = etree.fromstring(codebook_exchange(codebook))
+    assert root.tag == f"{{{QDC_NS}}}CodeBook"
+    codes = root.findall(f".//{{{QDC_NS}}}Code[@isCodable='true']")
+    assert len(codes) == 11
+    assert codes[0].get("guid") == guid("code", "competition.tendering")

@@ -23,6 +23,7 @@ from lxml import etree
 from interplay.codebook import Codebook
 
 NS = "urn:QDA-XML:project:1.0"
+QDC_NS = "urn:QDA-XML:codebook:1.0"
 GUID_NAMESPACE = uuid.UUID("6f1d3c52-9d0e-4c1b-9a57-3c1f2d7e4b10")
 MACHINE_CODER = "interplay machine coder"
 SOURCE_VARIABLES = ("actor", "kind", "date")
@@ -60,15 +61,40 @@ class Selection:
     coder: str = MACHINE_CODER
 
 
-def _element(parent: etree._Element, tag: str, **attributes: str) -> etree._Element:
-    return etree.SubElement(parent, f"{{{NS}}}{tag}",
+def _element(parent: etree._Element, tag: str, namespace: str = NS, **attributes: str
+             ) -> etree._Element:
+    return etree.SubElement(parent, f"{{{namespace}}}{tag}",
                             {k: xml_text(v) for k, v in attributes.items()})
 
 
-def _text_element(parent: etree._Element, tag: str, text: str) -> etree._Element:
-    element = _element(parent, tag)
+def _text_element(parent: etree._Element, tag: str, text: str, namespace: str = NS
+                  ) -> etree._Element:
+    element = _element(parent, tag, namespace)
     element.text = xml_text(text)
     return element
+
+
+def _add_codes(codes_element: etree._Element, codebook: Codebook, namespace: str) -> None:
+    """Families as non-codable parents, codes beneath them with colour and definition."""
+    for family_id, family in codebook.families.items():
+        family_element = _element(codes_element, "Code", namespace,
+                                  guid=guid("family", family_id), name=family.label,
+                                  isCodable="false")
+        if family.description:
+            _text_element(family_element, "Description", family.description, namespace)
+        for code in (c for c in codebook.codes if c.family == family_id):
+            code_element = _element(family_element, "Code", namespace,
+                                    guid=guid("code", code.id), name=code.label,
+                                    isCodable="true", color=code.colour)
+            _text_element(code_element, "Description", f"[{code.id}] {code.definition}",
+                          namespace)
+
+
+def codebook_exchange(codebook: Codebook) -> bytes:
+    """The codebook alone as a REFI-QDA codebook exchange file (.qdc)."""
+    root = etree.Element(f"{{{QDC_NS}}}CodeBook", nsmap={None: QDC_NS}, origin="interplay")
+    _add_codes(_element(root, "Codes", QDC_NS), codebook, QDC_NS)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
 
 
 def build_project(codebook: Codebook, sources: list[Source], selections: list[Selection], *,
@@ -89,16 +115,7 @@ def build_project(codebook: Codebook, sources: list[Source], selections: list[Se
     for user in users:
         _element(users_element, "User", guid=user_guid[user], name=user)
 
-    codes_element = _element(_element(project, "CodeBook"), "Codes")
-    for family_id, family in codebook.families.items():
-        family_element = _element(codes_element, "Code", guid=guid("family", family_id),
-                                  name=family.label, isCodable="false")
-        if family.description:
-            _text_element(family_element, "Description", family.description)
-        for code in (c for c in codebook.codes if c.family == family_id):
-            code_element = _element(family_element, "Code", guid=guid("code", code.id),
-                                    name=code.label, isCodable="true", color=code.colour)
-            _text_element(code_element, "Description", f"[{code.id}] {code.definition}")
+    _add_codes(_element(_element(project, "CodeBook"), "Codes"), codebook, NS)
 
     variables = _element(project, "Variables")
     for variable in SOURCE_VARIABLES:
@@ -170,7 +187,7 @@ def export_to_file(corpus_dir: str, text_files: list[str], passage_files: list[s
                    coded_files: list[str], codebook_path: str, out_path: str) -> int:
     """The workflow's edge: gather the pipeline's outputs into outputs/project.qdpx."""
     from interplay.codebook import load_codebook
-    from interplay.fileio import read_json
+    from interplay.fileio import atomic_open, read_json
     from interplay.metadata import read_corpus
 
     documents = read_corpus(corpus_dir).by_id()
@@ -194,6 +211,9 @@ def export_to_file(corpus_dir: str, text_files: list[str], passage_files: list[s
                     passage_id=item["passage_id"], doc_id=passage["doc_id"],
                     start=passage["start"], end=passage["end"], codes=tuple(item["codes"]),
                     scores={c: item["scores"][c] for c in item["codes"]}))
-    write_qdpx(out_path, load_codebook(codebook_path), sources, selections,
+    codebook = load_codebook(codebook_path)
+    write_qdpx(out_path, codebook, sources, selections,
                name=f"interplay: {Path(corpus_dir).resolve().name}")
+    with atomic_open(Path(out_path).with_name("codebook.qdc"), "wb") as handle:
+        handle.write(codebook_exchange(codebook))
     return len(selections)
