@@ -160,6 +160,32 @@ def cmd_code(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_qdpx(args: argparse.Namespace) -> int:
+    import csv
+
+    from interplay.codebook import load_codebook
+    from interplay.refi import read_qdpx
+
+    settings = _project_settings(find_project_root(), args.corpus, annotations=args.annotations)
+    result = read_qdpx(args.file, load_codebook(settings.codebook))
+    target = annotation_dir(settings) / f"imported_{Path(args.file).stem}.csv"
+    if target.exists():
+        raise InterplayError(f"{target} exists: imports never overwrite annotations; move or "
+                             "rename it first")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "x", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["doc_id", "text", "codes", "coder"])
+        writer.writeheader()
+        writer.writerows(result.rows)
+    for warning in result.warnings:
+        console.print(f"warning: {warning}", markup=False, highlight=False)
+    for name, count in sorted(result.unmapped.items()):
+        console.print(f"not mapped: code '{name}' ({count} codings): add it to a code's "
+                      "aliases in the codebook to import it", markup=False, highlight=False)
+    console.print(f"{len(result.rows)} coded passages written to {target}", markup=False)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="interplay", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -185,6 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
     code.add_argument("--outputs", help="outputs directory holding model/")
     code.add_argument("--annotations", help="folder of annotation CSVs (default: CORPUS/annotations)")
     code.set_defaults(handler=cmd_code)
+    importer = commands.add_parser(
+        "import-qdpx", help="turn codings made in a QDA package (.qdpx) into annotations")
+    importer.add_argument("file", help="a REFI-QDA project (.qdpx)")
+    importer.add_argument("--corpus", help="corpus directory (annotations go to CORPUS/annotations)")
+    importer.add_argument("--annotations", help="folder to write the annotation CSV to")
+    importer.set_defaults(handler=cmd_import_qdpx)
     return parser
 
 

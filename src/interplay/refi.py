@@ -217,3 +217,93 @@ def export_to_file(corpus_dir: str, text_files: list[str], passage_files: list[s
     with atomic_open(Path(out_path).with_name("codebook.qdc"), "wb") as handle:
         handle.write(codebook_exchange(codebook))
     return len(selections)
+
+
+# --- import -------------------------------------------------------------------------------
+
+@dataclass
+class ImportResult:
+    rows: list[dict]  # annotation rows: doc_id, text, codes, coder
+    unmapped: dict[str, int]  # code name -> codings that could not be mapped
+    warnings: list[str]
+
+
+def _safe_parser() -> etree.XMLParser:
+    """No DTDs, no entity expansion, no network: a project file cannot reach outside itself."""
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                           huge_tree=False)
+
+
+def read_qdpx(path: str | Path, codebook: Codebook) -> ImportResult:
+    """Human codings from a .qdpx (NVivo, ATLAS.ti, MAXQDA, QualCoder, or interplay's own),
+    as annotation rows; code names are mapped to codebook IDs through IDs, labels and
+    aliases, and what cannot be mapped is counted, never guessed."""
+    from interplay.errors import InterplayError
+
+    aliases = codebook.alias_index()
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise InterplayError(f"{path}: not a .qdpx (zip) file: {error}") from None
+    with archive:
+        names = set(archive.namelist())
+        if "project.qde" not in names:
+            raise InterplayError(f"{path}: no project.qde inside; is this a REFI-QDA project?")
+        try:
+            project = etree.fromstring(archive.read("project.qde"), _safe_parser())
+        except etree.XMLSyntaxError as error:
+            raise InterplayError(f"{path}: project.qde is not valid XML: {error}") from None
+        if any(isinstance(node, etree._Entity) for node in project.iter()):
+            raise InterplayError(f"{path}: project.qde uses XML entities; refusing to read it")
+        ns = {"q": NS}
+        users = {u.get("guid"): u.get("name") or u.get("guid") for u in project.iterfind(".//q:User", ns)}
+        code_names = {c.get("guid"): c.get("name") or "" for c in project.iterfind(".//q:Code", ns)}
+        code_ids: dict[str, str | None] = {}
+        for code in project.iterfind(".//q:Code", ns):
+            description = code.findtext("q:Description", default="", namespaces=ns)
+            tagged = re.match(r"\[([\w.]+)\]", description)
+            name = " ".join((code.get("name") or "").lower().split())
+            code_ids[code.get("guid")] = (tagged.group(1) if tagged and tagged.group(1) in codebook.by_id
+                                          else aliases.get(name))
+        rows, unmapped, warnings = [], {}, []
+        for source in project.iterfind(".//q:TextSource", ns):
+            text = _source_text(archive, names, source, ns)
+            if text is None:
+                warnings.append(f"source '{source.get('name')}': text not found in the project")
+                continue
+            doc_id = (source.get("name") or "").split(" ")[0] or source.get("guid")
+            for selection in source.iterfind("q:PlainTextSelection", ns):
+                start, end = int(selection.get("startPosition")), int(selection.get("endPosition"))
+                if not 0 <= start < end <= len(text):
+                    warnings.append(f"selection {selection.get('guid')} [{start}:{end}] lies "
+                                    f"outside source '{source.get('name')}'; skipped")
+                    continue
+                codes, coder = [], users.get(selection.get("creatingUser"), "")
+                for coding in selection.iterfind("q:Coding", ns):
+                    target = coding.find("q:CodeRef", ns).get("targetGUID")
+                    mapped = code_ids.get(target)
+                    if mapped:
+                        codes.append(mapped)
+                    else:
+                        label = code_names.get(target, target)
+                        unmapped[label] = unmapped.get(label, 0) + 1
+                    coder = users.get(coding.get("creatingUser"), coder)
+                if codes:
+                    ordered = [c for c in codebook.ids if c in codes]
+                    rows.append({"doc_id": doc_id, "text": text[start:end],
+                                 "codes": ";".join(ordered), "coder": coder})
+    return ImportResult(rows=rows, unmapped=unmapped, warnings=warnings)
+
+
+def _source_text(archive: zipfile.ZipFile, names: set[str], source: etree._Element,
+                 ns: dict) -> str | None:
+    inline = source.findtext("q:PlainTextContent", default=None, namespaces=ns)
+    if inline is not None:
+        return inline
+    path = source.get("plainTextPath") or ""
+    if not path.startswith("internal://"):
+        return None  # external files are not followed
+    member = "sources/" + path.removeprefix("internal://")
+    if member not in names or "/" in member.removeprefix("sources/") or ".." in member:
+        return None
+    return archive.read(member).decode("utf-8-sig")
