@@ -22,6 +22,8 @@ include: "rules/segment.smk"
 include: "rules/collect.smk"
 include: "rules/code.smk"
 include: "rules/refi.smk"
+include: "rules/summarise.smk"
+include: "rules/report.smk"
 
 
 rule all:
@@ -31,3 +33,6 @@ rule all:
         f"{OUT}/coded_passages.csv",
         f"{OUT}/evaluation.json",
         f"{OUT}/project.qdpx",
+        f"{OUT}/sites/index.md",
+        f"{OUT}/framework_matrix.xlsx",
+        f"{OUT}/report/index.html",

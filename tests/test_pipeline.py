@@ -1,28 +1,14 @@
 """End to end: the Snakemake workflow on small corpora the tests build, and on the demo corpus."""
 
-import csv
 import json
 from pathlib import Path
 
 import pytest
 from builders import mini_corpus
+from conftest import read_csv, run_pipeline
 
 from interplay.cli import main
 from interplay.metadata import read_corpus
-
-REPO_ANNOTATIONS = Path(__file__).resolve().parents[1] / "corpus" / "annotations"
-
-
-def run_pipeline(corpus: Path, outputs: Path) -> None:
-    """Run the workflow; small test corpora borrow the demo corpus's annotations to train on."""
-    extra = [] if (corpus / "annotations").is_dir() else ["--annotations", str(REPO_ANNOTATIONS)]
-    assert main(["run", "--corpus", str(corpus), "--outputs", str(outputs), "--cores", "2",
-                 *extra]) == 0
-
-
-def read_csv(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def assert_offsets_hold(outputs: Path, passages: list[dict]) -> None:
@@ -88,13 +74,6 @@ def test_outputs_inside_the_corpus_are_refused(mini_run, capsys):
     corpus, _ = mini_run
     assert main(["run", "--corpus", str(corpus), "--outputs", str(corpus / "out")]) == 2
     assert "overlap" in capsys.readouterr().err
-
-
-@pytest.fixture(scope="module")
-def demo_run(repo, tmp_path_factory):
-    outputs = tmp_path_factory.mktemp("demo") / "outputs"
-    run_pipeline(repo / "corpus", outputs)
-    return repo / "corpus", outputs
 
 
 def test_demo_corpus_is_coded_with_scores_and_evidence(demo_run):

@@ -1,0 +1,51 @@
+# Charts and the HTML review report: what researchers and reviewers read.
+
+from interplay.charts import CHART_FORMATS, CHART_NAMES
+from interplay.report import ASSET_FILES
+from interplay.summarise import site_file_stems
+
+CHART_FILES = [f"{name}.{fmt}" for name in CHART_NAMES for fmt in CHART_FORMATS]
+# The site summaries' files, named as rules/summarise.smk names them.
+SITE_SUMMARIES = [f"{OUT}/sites/{stem}.json"
+                  for stem in sorted(site_file_stems(d.site for d in DOCS.values()).values())]
+
+
+rule charts:
+    input:
+        coded=f"{OUT}/coded_passages.csv",
+        codebook=str(SETTINGS.codebook),
+    output:
+        [f"{OUT}/charts/{name}" for name in CHART_FILES],
+    log:
+        f"{OUT}/logs/charts.log",
+    run:
+        from interplay.charts import draw_charts_from_files
+        from interplay.fileio import write_log
+        written = draw_charts_from_files(input.coded, input.codebook, f"{OUT}/charts")
+        write_log(log[0], [f"wrote {path}" for path in written])
+
+
+rule report:
+    input:
+        coded=f"{OUT}/coded_passages.csv",
+        codebook=str(SETTINGS.codebook),
+        metadata=f"{CORPUS}/metadata.csv",
+        coded_docs=per_document(f"{OUT}/coded/{{doc_id}}.json"),
+        texts=per_document(f"{OUT}/text/{{doc_id}}.txt"),
+        charts=[f"{OUT}/charts/{name}" for name in CHART_FILES],
+        sites=SITE_SUMMARIES,
+    output:
+        index=f"{OUT}/report/index.html",
+        assets=[f"{OUT}/report/assets/{name}" for name in ASSET_FILES],
+        charts=[f"{OUT}/report/assets/charts/{name}" for name in CHART_FILES],
+        docs=per_document(f"{OUT}/report/docs/{{doc_id}}.html"),
+    log:
+        f"{OUT}/logs/report.log",
+    run:
+        from interplay.fileio import write_log
+        from interplay.report import build_report
+        lines = build_report(f"{OUT}/report", coded_csv=input.coded,
+                             codebook_path=input.codebook, metadata_csv=input.metadata,
+                             coded_files=input.coded_docs, text_files=input.texts,
+                             chart_files=input.charts, site_files=input.sites)
+        write_log(log[0], lines)

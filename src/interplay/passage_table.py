@@ -1,0 +1,63 @@
+"""coded_passages.csv read back as typed rows, for the stages that present the coding.
+
+The CSV is the one table every presentation stage starts from (charts, report); reading it
+in one place keeps the convention that a passage is codable exactly when its score
+columns are filled, rather than each reader rediscovering it.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+SCORE_PREFIX = "score:"
+
+
+@dataclass(frozen=True)
+class CodedPassage:
+    """One passage of coded_passages.csv; `scores` is empty when it was not codable."""
+
+    passage_id: str
+    doc_id: str
+    site: str
+    actor: str
+    kind: str
+    speaker_role: str
+    page: str
+    start: int
+    end: int
+    text: str
+    codes: tuple[str, ...]
+    orientation: str
+    scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def codable(self) -> bool:
+        return bool(self.scores)
+
+
+def passage_from_row(row: dict[str, str]) -> CodedPassage:
+    scores = {key[len(SCORE_PREFIX):]: float(value) for key, value in row.items()
+              if key.startswith(SCORE_PREFIX) and value not in ("", None)}
+    return CodedPassage(
+        passage_id=row["passage_id"], doc_id=row["doc_id"], site=row["site"],
+        actor=row["actor"], kind=row["kind"], speaker_role=row.get("speaker_role") or "",
+        page=row.get("page") or "", start=int(row["start"]), end=int(row["end"]),
+        text=row["text"], codes=tuple(c for c in (row.get("codes") or "").split(";") if c),
+        orientation=row.get("orientation") or "", scores=scores)
+
+
+def read_coded_passages(path: str | os.PathLike) -> list[CodedPassage]:
+    """Every row of coded_passages.csv, in file order (documents in order, passages in order)."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        return [passage_from_row(row) for row in csv.DictReader(handle)]
+
+
+def share_with_code(passages: Iterable[CodedPassage], code: str) -> float:
+    """Passages carrying `code` as a share of the codable ones (0 when none are codable)."""
+    codable = [p for p in passages if p.codable]
+    if not codable:
+        return 0.0
+    return sum(1 for p in codable if code in p.codes) / len(codable)

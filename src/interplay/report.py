@@ -1,0 +1,364 @@
+"""The HTML review report: every coded passage, in its context, for a reviewer to check.
+
+`outputs/report/` is a folder of static files that opens from disk (file://): no server,
+no network, no external fonts or scripts, and only relative links, so it still works
+when the outputs folder is moved or zipped and sent to a co-investigator.
+
+- `index.html`: the charts, a section per site (with the site summary from
+  `outputs/sites/<site>.json` when there is one: narrative, code profile, quotes), the
+  documents by site, the codebook with counts, and the list of coded passages with
+  filters by code, orientation, site, actor and minimum score (`assets/report.js`);
+- `docs/<doc_id>.html`: a document's whole text, its passages as blocks with
+  `id=<passage_id>`, coded ones carrying code chips, scores and highlighted evidence;
+  quotes and passage list items link to `docs/<doc_id>.html#<passage_id>`.
+
+Pages come from Jinja2 templates with autoescaping on: document text reaches the HTML
+only through template variables, run by run (`interplay.highlight`), never by string
+concatenation, so a passage reading `<script>` is shown, not run.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from interplay.charts import CHART_TITLES
+from interplay.codebook import ORIENTATIONS, Codebook, load_codebook
+from interplay.fileio import atomic_open, read_json, write_text
+from interplay.passage_table import CodedPassage, read_coded_passages
+
+if TYPE_CHECKING:
+    from interplay.highlight import Run
+
+STATIC_ASSETS = ("report.css", "report.js")  # copied as they are
+ASSET_FILES = ("codes.css", *STATIC_ASSETS)  # everything under report/assets/ but charts
+ORIENTATION_LABELS = {"competition": "Competition", "cooperation": "Cooperation",
+                      "interplay": "Interplay", "context": "Context"}
+
+
+def slug(value: str) -> str:
+    """A name as an HTML id/class fragment (sites are free text in metadata.csv)."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", value).strip("-") or "x"
+
+
+def code_class(code_id: str) -> str:
+    """The CSS class carrying a code's colours (rules in assets/codes.css)."""
+    return "code-" + slug(code_id.replace(".", "-"))
+
+
+def ink_for(colour: str) -> str:
+    """Black or white text, whichever reads better on the code's colour (WCAG luminance)."""
+    channels = [int(colour[i: i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return "#000000" if luminance > 0.23 else "#ffffff"
+
+
+def doc_page(doc_id: str) -> str:
+    """A document page's path relative to the report folder (also its URL there)."""
+    return f"docs/{doc_id}.html"
+
+
+def passage_href(doc_id: str, passage_id: str, *, from_docs: bool = False) -> str:
+    """Relative link to a passage in its document page; the fragment is percent-encoded
+    except for ':' and '~', which fragments allow and passage IDs use."""
+    page = quote(f"{doc_id}.html") if from_docs else quote(doc_page(doc_id))
+    return f"{page}#{quote(passage_id, safe=':~')}"
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    doc_id: str
+    title: str
+    site: str
+    kind: str
+    actor: str
+    date: str
+
+
+@dataclass
+class ReportInputs:
+    """Everything the report shows, already read from disk."""
+
+    passages: list[CodedPassage]
+    codebook: Codebook
+    documents: dict[str, DocumentInfo]  # every document that gets a page
+    texts: dict[str, str]  # doc_id -> extracted text
+    evidence: dict[str, dict]  # passage_id -> {code: {"rules": [...], "terms": [...]}}
+    charts: list[Path] = field(default_factory=list)
+    site_summaries: dict[str, dict] = field(default_factory=dict)  # site -> sites/<site>.json
+
+
+@dataclass(frozen=True)
+class PassageView:
+    """A passage as the templates show it."""
+
+    passage: CodedPassage
+    runs: list[Run]
+    evidence: dict[str, dict]
+    href: str  # from the report folder
+    anchor_href: str  # from a page in docs/
+
+    @property
+    def state(self) -> str:
+        if self.passage.codes:
+            return "coded"
+        return "codable" if self.passage.codable else "not-codable"
+
+    @property
+    def scores_json(self) -> str:
+        """Assigned codes' scores for the filter script (a data attribute, so escaped)."""
+        return json.dumps({code: self.passage.scores.get(code, 0.0) for code in self.passage.codes},
+                          sort_keys=True)
+
+    @property
+    def ranked_scores(self) -> list[tuple[str, float]]:
+        return sorted(self.passage.scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+def read_documents(metadata_csv: str | os.PathLike) -> dict[str, DocumentInfo]:
+    """metadata.csv rows by doc_id (title, site, kind, actor, date)."""
+    with open(metadata_csv, encoding="utf-8-sig", newline="") as handle:
+        return {row["doc_id"]: DocumentInfo(
+            doc_id=row["doc_id"], title=(row.get("title") or "").strip(),
+            site=(row.get("site") or "").strip(), kind=(row.get("kind") or "").strip(),
+            actor=(row.get("actor") or "").strip(), date=(row.get("date") or "").strip())
+            for row in csv.DictReader(handle) if row.get("doc_id")}
+
+
+def load_inputs(*, coded_csv: str | os.PathLike, codebook_path: str | os.PathLike,
+                metadata_csv: str | os.PathLike, coded_files: Iterable[str | os.PathLike],
+                text_files: Iterable[str | os.PathLike],
+                chart_files: Iterable[str | os.PathLike] = (),
+                site_files: Iterable[str | os.PathLike] = ()) -> ReportInputs:
+    """Read the pipeline's outputs. Site summaries are optional: without them each site
+    section shows its counts only."""
+    passages = read_coded_passages(coded_csv)
+    listed = read_documents(metadata_csv)
+    texts = {}
+    for path in text_files:
+        with open(path, encoding="utf-8", newline="") as handle:
+            texts[Path(path).stem] = handle.read()
+    first_passage = {}
+    for p in passages:
+        first_passage.setdefault(p.doc_id, p)
+    documents = {}
+    for doc_id in sorted(set(texts) | set(first_passage)):
+        if doc_id in listed:
+            documents[doc_id] = listed[doc_id]
+        else:  # a file metadata.csv does not list: the pipeline ran it as site 'unassigned'
+            seen = first_passage.get(doc_id)
+            documents[doc_id] = DocumentInfo(doc_id, "", seen.site if seen else "unassigned",
+                                             seen.kind if seen else "", seen.actor if seen
+                                             else "", "")
+    evidence = {}
+    for path in coded_files:
+        for coding in read_json(path)["codings"]:
+            evidence[coding["passage_id"]] = coding.get("evidence") or {}
+    summaries = {}
+    for path in site_files:
+        summary = read_json(path)
+        summaries[summary.get("site") or Path(path).stem] = summary
+    return ReportInputs(passages=passages, codebook=load_codebook(codebook_path),
+                        documents=documents, texts=texts, evidence=evidence,
+                        charts=[Path(p) for p in chart_files], site_summaries=summaries)
+
+
+def _environment() -> Environment:
+    environment = Environment(loader=PackageLoader("interplay", "templates"), autoescape=True,
+                              undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                              keep_trailing_newline=True)
+    environment.filters.update(code_class=code_class, slug=slug, percent=_percent,
+                               score=lambda value: f"{float(value):.2f}")
+    return environment
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{float(value):.0%}"
+
+
+def _passage_views(inputs: ReportInputs) -> list[PassageView]:
+    from interplay.highlight import highlight  # spaCy: loaded when rendering, not on import
+
+    order = inputs.codebook.ids
+    views = []
+    for p in inputs.passages:
+        evidence = inputs.evidence.get(p.passage_id, {}) if p.codes else {}
+        evidence = {code: evidence[code] for code in p.codes if code in evidence}
+        views.append(PassageView(
+            passage=p, runs=highlight(p.text, evidence, code_order=order), evidence=evidence,
+            href=passage_href(p.doc_id, p.passage_id),
+            anchor_href=passage_href(p.doc_id, p.passage_id, from_docs=True)))
+    return views
+
+
+def _document_blocks(text: str, views: Sequence[PassageView]) -> list[dict]:
+    """The document's text in order: passages, and any text between them that belongs to
+    no passage (so the page shows the whole document)."""
+    blocks, cursor = [], 0
+    for view in sorted(views, key=lambda v: (v.passage.start, v.passage.end)):
+        if view.passage.start > cursor and text[cursor: view.passage.start].strip():
+            blocks.append({"between": text[cursor: view.passage.start]})
+        blocks.append({"passage": view})
+        cursor = max(cursor, view.passage.end)
+    if text[cursor:].strip():
+        blocks.append({"between": text[cursor:]})
+    return blocks
+
+
+def _link_quotes(quotes: Iterable[Mapping], known: Mapping[str, CodedPassage]) -> list[dict]:
+    """Quotes from a site summary, each with a link to its passage when the passage is in
+    the report (a stale summary's quote is shown unlinked, never with a dead link)."""
+    linked = []
+    for quote_data in quotes:
+        item = dict(quote_data)
+        passage = known.get(item.get("passage_id", ""))
+        item["href"] = (passage_href(passage.doc_id, passage.passage_id)
+                        if passage and passage.doc_id == item.get("doc_id") else None)
+        linked.append(item)
+    return linked
+
+
+def _site_views(inputs: ReportInputs, views: Sequence[PassageView]) -> list[dict]:
+    known = {v.passage.passage_id: v.passage for v in views}
+    sites = sorted({v.passage.site for v in views} | {d.site for d in inputs.documents.values()}
+                   | set(inputs.site_summaries))
+    result = []
+    for site in sites:
+        in_site = [v for v in views if v.passage.site == site]
+        summary = inputs.site_summaries.get(site)
+        quotes = {}
+        interplay_quotes = []
+        if summary:
+            quotes = {code: _link_quotes(items, known)
+                      for code, items in (summary.get("quotes") or {}).items()}
+            interplay_quotes = _link_quotes(summary.get("interplay_passages") or [], known)
+        result.append({
+            "name": site, "slug": slug(site), "summary": summary, "quotes": quotes,
+            "interplay_quotes": interplay_quotes,
+            "documents": sorted((d for d in inputs.documents.values() if d.site == site),
+                                key=lambda d: d.doc_id),
+            "passages": len(in_site), "codable": sum(1 for v in in_site if v.passage.codable),
+            "coded": sum(1 for v in in_site if v.passage.codes),
+            "orientations": Counter(v.passage.orientation for v in in_site if v.passage.codes),
+        })
+    return result
+
+
+def _code_views(codebook: Codebook, views: Sequence[PassageView]) -> list[dict]:
+    counts = Counter(code for v in views for code in v.passage.codes)
+    return [{"id": c.id, "label": c.label, "family": c.family,
+             "family_label": codebook.families[c.family].label, "colour": c.colour,
+             "ink": ink_for(c.colour), "definition": c.definition, "passages": counts[c.id]}
+            for c in codebook.codes]
+
+
+def _chart_views(charts: Sequence[Path]) -> list[dict]:
+    """Charts by name, SVG shown and PNG offered, in the order CHART_TITLES gives."""
+    by_name: dict[str, dict[str, str]] = {}
+    for path in charts:
+        by_name.setdefault(path.stem, {})[path.suffix.lstrip(".")] = f"assets/charts/{path.name}"
+    ordered = [name for name in CHART_TITLES if name in by_name]
+    ordered += sorted(set(by_name) - set(CHART_TITLES))
+    return [{"name": name, "title": CHART_TITLES.get(name, name), **by_name[name]}
+            for name in ordered]
+
+
+def render_report(inputs: ReportInputs) -> dict[str, str | bytes]:
+    """Every file of the report, by path relative to the report folder."""
+    environment = _environment()
+    views = _passage_views(inputs)
+    codes = _code_views(inputs.codebook, views)
+    labels = {c["id"]: c["label"] for c in codes}
+    documents = sorted(inputs.documents.values(), key=lambda d: (d.site, d.doc_id))
+    per_document: dict[str, list[PassageView]] = {}
+    for view in views:
+        per_document.setdefault(view.passage.doc_id, []).append(view)
+    coded = [v for v in views if v.passage.codes]
+    common = {"codes": codes, "labels": labels, "orientation_labels": ORIENTATION_LABELS}
+    files: dict[str, str | bytes] = {
+        "index.html": environment.get_template("index.html").render(
+            root="", **common, sites=_site_views(inputs, views), coded=coded,
+            documents=documents, per_document=per_document, charts=_chart_views(inputs.charts),
+            orientations=[o for o in ORIENTATIONS
+                          if any(v.passage.orientation == o for v in coded)],
+            filter_sites=sorted({v.passage.site for v in coded}),
+            filter_actors=sorted({v.passage.actor for v in coded}),
+            totals={"documents": len(documents), "passages": len(views),
+                    "codable": sum(1 for v in views if v.passage.codable), "coded": len(coded)}),
+        "assets/codes.css": environment.get_template("codes.css").render(codes=codes),
+    }
+    document_template = environment.get_template("document.html")
+    for document in documents:
+        in_document = per_document.get(document.doc_id, [])
+        files[doc_page(document.doc_id)] = document_template.render(
+            root="../", **common, document=document,
+            blocks=_document_blocks(inputs.texts.get(document.doc_id, ""), in_document),
+            passages=len(in_document), coded=sum(1 for v in in_document if v.passage.codes),
+            codes_here=[c for c in codes if any(c["id"] in v.passage.codes for v in in_document)])
+    assets = resources.files("interplay") / "templates" / "assets"
+    for name in STATIC_ASSETS:
+        files[f"assets/{name}"] = (assets / name).read_text(encoding="utf-8")
+    for chart in inputs.charts:
+        files[f"assets/charts/{chart.name}"] = chart.read_bytes()
+    return files
+
+
+def write_report(inputs: ReportInputs, out_dir: str | os.PathLike) -> list[Path]:
+    """Render and write the report atomically, file by file; returns the files written."""
+    written = []
+    for relative, content in render_report(inputs).items():
+        path = Path(out_dir) / relative
+        if isinstance(content, bytes):
+            with atomic_open(path, "wb") as handle:
+                handle.write(content)
+        else:
+            write_text(path, content)
+        written.append(path)
+    return written
+
+
+def build_report(out_dir: str | os.PathLike, *, coded_csv: str | os.PathLike,
+                 codebook_path: str | os.PathLike, metadata_csv: str | os.PathLike,
+                 coded_files: Iterable[str | os.PathLike],
+                 text_files: Iterable[str | os.PathLike],
+                 chart_files: Iterable[str | os.PathLike] = (),
+                 site_files: Iterable[str | os.PathLike] = ()) -> list[str]:
+    """The Snakemake rule's entry point: read the outputs, write the report; returns the
+    lines for the rule's log (what was written, and quotes that could not be linked)."""
+    inputs = load_inputs(coded_csv=coded_csv, codebook_path=codebook_path,
+                         metadata_csv=metadata_csv, coded_files=coded_files,
+                         text_files=text_files, chart_files=chart_files, site_files=site_files)
+    written = write_report(inputs, out_dir)
+    coded = sum(1 for p in inputs.passages if p.codes)
+    lines = [f"{len(written)} files written to {out_dir}",
+             (f"{coded} coded passages of {len(inputs.passages)}, "
+              f"{len(inputs.documents)} document pages, {len(inputs.charts)} chart files, "
+              f"{len(inputs.site_summaries)} site summaries")]
+    lines += [f"warning: {problem}" for problem in unlinked_quotes(inputs)]
+    return lines
+
+
+def unlinked_quotes(inputs: ReportInputs) -> list[str]:
+    """Site summary quotes whose passage is not in coded_passages.csv (a stale summary)."""
+    known = {(p.doc_id, p.passage_id) for p in inputs.passages}
+    problems = []
+    for site, summary in sorted(inputs.site_summaries.items()):
+        quotes = [*(summary.get("interplay_passages") or []),
+                  *(q for items in (summary.get("quotes") or {}).values() for q in items)]
+        for q in quotes:
+            if (q.get("doc_id"), q.get("passage_id")) not in known:
+                problems.append(f"site {site!r}: quote {q.get('passage_id')!r} is not a passage "
+                                f"of {q.get('doc_id')!r}; shown without a link")
+    return problems
