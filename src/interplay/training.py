@@ -78,7 +78,8 @@ def train(codebook_path: str | Path, annotation_paths: list[str | Path], *,
     report = {
         "cross_validation": coder.cv_metrics_,
         "method": (f"{coder.folds}-fold cross-validation grouped by document; per-code "
-                   "threshold chosen to maximise F1 on the out-of-fold scores"),
+                   "threshold: the one nearest 0.5 within half an F1 point of the best F1 on the "
+                   "out-of-fold scores"),
         "training": {
             "passages": len(passages),
             "documents": len({a.doc_id for a in passages}),
