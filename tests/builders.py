@@ -7,7 +7,18 @@ from pathlib import Path
 
 import docx
 from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfgen import canvas
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Frame,
+    PageTemplate,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 WIDTH, HEIGHT = A4
 
@@ -42,6 +53,45 @@ def column_lines(x: float, top: float, lines: list[str], *, leading: float = 13,
         placed.append((x, y, line))
         y += leading
     return placed
+
+
+def table_pdf(path: Path) -> Path:
+    """A ruled three-row table between two paragraphs."""
+    body = ParagraphStyle("body", fontName="Helvetica", fontSize=10, leading=13, spaceAfter=8)
+    rows = [["Service", "Route", "Annual value"],
+            ["Community dermatology", "Open tender", "£1.2m"],
+            ["Adult hearing", "Any qualified provider", "£0.4m"]]
+    table = Table(rows, colWidths=[150, 150, 100])
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, "black")]))
+    story = [Paragraph("The table below lists the services reviewed this year.", body),
+             table, Spacer(1, 12),
+             Paragraph("Members noted that both routes were compliant.", body)]
+    SimpleDocTemplate(str(path), invariant=1).build(story)
+    return path
+
+
+def two_column_story_pdf(path: Path, paragraphs: list[str], title: str) -> Path:
+    """A justified, hyphenated two-column PDF with running header and footer."""
+
+    def decorate(canvas, doc):
+        canvas.setFont("Helvetica", 8)
+        canvas.drawString(56, HEIGHT - 36, "Kestrel Valley Clinical Commissioning Group")
+        canvas.drawRightString(WIDTH - 56, HEIGHT - 36, title)
+        canvas.drawString(56, 30, "OFFICIAL")
+        canvas.drawRightString(WIDTH - 56, 30, f"Page {doc.page}")
+
+    gap, margin = 18, 56
+    width = (WIDTH - 2 * margin - gap) / 2
+    height = HEIGHT / 2  # short columns, so the report runs over several pages
+    frames = [Frame(margin, 60, width, height, id="left"),
+              Frame(margin + width + gap, 60, width, height, id="right")]
+    doc = BaseDocTemplate(str(path), pagesize=A4, invariant=1,
+                          pageTemplates=[PageTemplate(frames=frames, onPage=decorate)])
+    style = ParagraphStyle("body", fontName="Times-Roman", fontSize=10, leading=12.5,
+                           alignment=4, spaceAfter=7, hyphenationLang="en_GB",
+                           embeddedHyphenation=1, uriWasteReduce=0.3)
+    doc.build([Paragraph(p, style) for p in paragraphs])
+    return path
 
 
 def write_docx(path: Path, blocks: list[tuple[str, object]]) -> Path:

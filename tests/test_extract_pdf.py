@@ -1,10 +1,8 @@
 import re
 
 import pytest
-from builders import HEIGHT, WIDTH, column_lines, draw_pdf
+from builders import column_lines, draw_pdf, table_pdf, two_column_story_pdf
 from rapidfuzz.distance import Levenshtein
-from reportlab.lib.styles import ParagraphStyle
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from interplay.errors import ExtractionError
 from interplay.extract import extract_document
@@ -61,18 +59,7 @@ def test_join_hyphenated(left, right, joined):
 
 
 def test_table_rows_stay_together(tmp_path):
-    body = ParagraphStyle("body", fontName="Helvetica", fontSize=10, leading=13, spaceAfter=8)
-    rows = [["Service", "Route", "Annual value"],
-            ["Community dermatology", "Open tender", "£1.2m"],
-            ["Adult hearing", "Any qualified provider", "£0.4m"]]
-    table = Table(rows, colWidths=[150, 150, 100])
-    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, "black")]))
-    story = [Paragraph("The table below lists the services reviewed this year.", body),
-             table, Spacer(1, 12),
-             Paragraph("Members noted that both routes were compliant.", body)]
-    path = tmp_path / "table.pdf"
-    SimpleDocTemplate(str(path), invariant=1).build(story)
-    text = extract_pdf(path).text
+    text = extract_pdf(table_pdf(tmp_path / "table.pdf")).text
     assert ("Service | Route | Annual value\nCommunity dermatology | Open tender | £1.2m\n"
             "Adult hearing | Any qualified provider | £0.4m") in text
     assert text.index("services reviewed") < text.index("Service |") < text.index("Members noted")
@@ -85,36 +72,11 @@ def test_paragraph_continues_across_pages(tmp_path):
     assert "tender had not attracted any credible bidders." in text
 
 
-def _two_column_story_pdf(path, paragraphs, title):
-    """A justified, hyphenated two-column PDF with running header and footer."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
-
-    def decorate(canvas, doc):
-        canvas.setFont("Helvetica", 8)
-        canvas.drawString(56, HEIGHT - 36, "Kestrel Valley Clinical Commissioning Group")
-        canvas.drawRightString(WIDTH - 56, HEIGHT - 36, title)
-        canvas.drawString(56, 30, "OFFICIAL")
-        canvas.drawRightString(WIDTH - 56, 30, f"Page {doc.page}")
-
-    gap, margin = 18, 56
-    width = (WIDTH - 2 * margin - gap) / 2
-    height = HEIGHT / 2  # short columns, so the report runs over several pages
-    frames = [Frame(margin, 60, width, height, id="left"),
-              Frame(margin + width + gap, 60, width, height, id="right")]
-    doc = BaseDocTemplate(str(path), pagesize=A4, invariant=1,
-                          pageTemplates=[PageTemplate(frames=frames, onPage=decorate)])
-    style = ParagraphStyle("body", fontName="Times-Roman", fontSize=10, leading=12.5,
-                           alignment=4, spaceAfter=7, hyphenationLang="en_GB",
-                           embeddedHyphenation=1, uriWasteReduce=0.3)
-    doc.build([Paragraph(p, style) for p in paragraphs])
-
-
 def test_character_error_rate_on_a_hyphenated_two_column_report(tmp_path, repo):
     source = (repo / "tests" / "data" / "unseen_report.txt").read_text(encoding="utf-8")
     paragraphs = [p.strip() for p in source.split("\n\n") if p.strip()]
     path = tmp_path / "report.pdf"
-    _two_column_story_pdf(path, paragraphs, "Review of community services procurement")
+    two_column_story_pdf(path, paragraphs, "Review of community services procurement")
     text = extract_pdf(path).text
     import pdfplumber
     with pdfplumber.open(path) as pdf:

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from interplay.errors import ConfigError
+
+
+class ExtractionSettings(BaseModel):
+    """How documents are read (see interplay.extract)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # which library reads PDF character and line boxes; the cleanup after it is shared.
+    # pypdfium2 is four to seven times faster; where its text differs is listed in
+    # interplay.extract.pdfium_boxes.
+    pdf_backend: Literal["pdfplumber", "pypdfium2"] = "pdfplumber"
 
 
 class SegmentationSettings(BaseModel):
@@ -42,6 +53,7 @@ class Settings(BaseModel):
     outputs: Path = Path("outputs")
     codebook: Path = Path("config/codebook.yaml")
     annotations: Path | None = None  # human-coded passages; None means <corpus>/annotations
+    extraction: ExtractionSettings = ExtractionSettings()
     segmentation: SegmentationSettings = SegmentationSettings()
     coding: CodingSettings = CodingSettings()
     random_seed: int = 13

@@ -25,13 +25,14 @@ class ExtractedText:
     encoding: str = "utf-8"
 
 
-def extract_document(path: str | Path) -> ExtractedText:
+def extract_document(path: str | Path, *, pdf_backend: str = "pdfplumber") -> ExtractedText:
+    """Read one document; `pdf_backend` picks the PDF reader (see extract.pdf)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if path.stat().st_size == 0:
         raise ExtractionError("empty file (0 bytes)", "check that the right file was added")
     if suffix == ".pdf":
-        pdf = extract_pdf(path)
+        pdf = extract_pdf(path, backend=pdf_backend)
         return ExtractedText(text=pdf.text, page_starts=pdf.page_starts, warnings=pdf.warnings)
     if suffix == ".docx":
         return ExtractedText(text=extract_docx(path))
@@ -52,12 +53,12 @@ def page_map(extracted: ExtractedText) -> list[dict[str, int]]:
 
 
 def extract_to_files(source: str | Path, text_path: str | Path, info_path: str | Path,
-                     *, doc_id: str, display_path: str) -> dict:
+                     *, doc_id: str, display_path: str, pdf_backend: str = "pdfplumber") -> dict:
     """Write <doc_id>.txt and <doc_id>.json; a failure becomes a recorded problem."""
     info: dict = {"doc_id": doc_id, "path": display_path,
                   "format": Path(source).suffix.lower().lstrip(".")}
     try:
-        extracted = extract_document(source)
+        extracted = extract_document(source, pdf_backend=pdf_backend)
     except ExtractionError as error:
         extracted = ExtractedText(text="")
         info["problem"] = {"problem": error.problem, "hint": error.hint}
@@ -65,6 +66,8 @@ def extract_to_files(source: str | Path, text_path: str | Path, info_path: str |
         extracted = ExtractedText(text="")
         info["problem"] = {"problem": f"could not be read ({type(error).__name__}: {error})",
                            "hint": "report this file to the interplay developers"}
+    if info["format"] == "pdf":
+        info["pdf_backend"] = pdf_backend  # which reader made the text (see extract.pdf)
     info.update(chars=len(extracted.text), encoding=extracted.encoding,
                 pages=page_map(extracted), warnings=extracted.warnings)
     write_text(text_path, extracted.text)
