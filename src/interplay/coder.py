@@ -19,6 +19,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import cohen_kappa_score, f1_score, precision_score, recall_score
 from sklearn.model_selection import GroupKFold, StratifiedKFold, cross_val_predict
+from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.tokens import Doc
 
 from interplay.codebook import Codebook
@@ -67,6 +68,12 @@ def _best_threshold(y: np.ndarray, scores: np.ndarray) -> float:
     f1 = np.array([f1_score(y, scores >= t, zero_division=0) for t in THRESHOLD_GRID])
     near_best = THRESHOLD_GRID[f1 >= f1.max() - THRESHOLD_TOLERANCE]
     return float(min(near_best, key=lambda t: abs(t - 0.5)))
+
+
+def _telling(term: str) -> bool:
+    """A term worth showing as evidence: it neither begins nor ends with a stop word."""
+    words = term.split()
+    return words[0] not in STOP_WORDS and words[-1] not in STOP_WORDS
 
 
 def code_metrics(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
@@ -202,12 +209,16 @@ class PassageCoder:
         return scores, docs, evidence, X
 
     def _strongest_terms(self, code: str, row: sparse.csr_matrix, limit: int = 4) -> list[str]:
+        """The passage's words that pushed this code's score up most, as a reviewer would
+        want to see them: terms that begin or end with a function word ("the trust",
+        "unlikely to", "may") carry weight in the model but explain nothing, so they are
+        left out of the evidence."""
         model = self.models_[code]
         coef = model.calibrated_classifiers_[0].estimator.coef_[0][: len(self.feature_names_)]
         words = row[:, : len(self.feature_names_)]
         contributions = [(words.data[k] * coef[i], i) for k, i in enumerate(words.indices)]
-        top = sorted((c for c in contributions if c[0] > 0), reverse=True)[:limit]
-        return [str(self.feature_names_[i]) for _, i in top]
+        telling = (c for c in contributions if c[0] > 0 and _telling(self.feature_names_[c[1]]))
+        return [str(self.feature_names_[i]) for _, i in sorted(telling, reverse=True)[:limit]]
 
     def code(self, texts: list[str]) -> list[Coding]:
         scores, docs, evidence, X = self.score(texts)
