@@ -24,6 +24,7 @@ include: "rules/code.smk"
 include: "rules/refi.smk"
 include: "rules/summarise.smk"
 include: "rules/report.smk"
+include: "rules/manifest.smk"
 
 
 rule all:
@@ -31,8 +32,10 @@ rule all:
         f"{OUT}/passages.csv",
         f"{OUT}/problems.csv",
         f"{OUT}/coded_passages.csv",
+        f"{OUT}/agreement.csv",
         f"{OUT}/evaluation.json",
         f"{OUT}/project.qdpx",
         f"{OUT}/sites/index.md",
         f"{OUT}/framework_matrix.xlsx",
         f"{OUT}/report/index.html",
+        f"{OUT}/run_manifest.json",

@@ -16,19 +16,17 @@ rule train:
     params:
         settings=SETTINGS.coding,
         seed=SETTINGS.random_seed,
+        reviews=REVIEWS_FOR_TRAINING,
     log:
         f"{OUT}/logs/train.log",
     run:
         from interplay.fileio import write_log
-        from interplay.training import train_to_files
+        from interplay.training import train_to_files, training_log
         report = train_to_files(input.codebook, input.annotations, output.model,
                                 output.metrics, output.evaluation,
-                                settings=params.settings, seed=params.seed)
-        cv = report["cross_validation"]
-        write_log(log[0], [f"trained on {report['training']['passages']} passages",
-                           f"cross-validated macro-F1 {cv['macro_f1']:.3f}, "
-                           f"micro-F1 {cv['micro_f1']:.3f}, mean kappa {cv['mean_kappa']:.3f}",
-                           *report["training"]["warnings"]])
+                                settings=params.settings, seed=params.seed,
+                                review_dir=str(REVIEW_DIR))
+        write_log(log[0], training_log(report))
 
 
 rule code:
@@ -52,11 +50,31 @@ rule collect_coded:
         passages=per_document(f"{OUT}/passages/{{doc_id}}.json"),
         coded=per_document(f"{OUT}/coded/{{doc_id}}.json"),
     output:
-        f"{OUT}/coded_passages.csv",
+        coded=f"{OUT}/coded_passages.csv",
+        decisions=f"{OUT}/review_decisions.csv",
+    params:
+        decisions=REVIEW_DECISIONS,
     log:
         f"{OUT}/logs/collect_coded.log",
     run:
         from interplay.fileio import write_log
         from interplay.training import collect_coded
-        count = collect_coded(input.passages, input.coded, input.codebook, output[0])
+        count = collect_coded(input.passages, input.coded, input.codebook, output.coded,
+                              review_dir=str(REVIEW_DIR), decisions_csv=output.decisions)
         write_log(log[0], [f"{count} passages"])
+
+
+rule agreement:
+    input:
+        decisions=f"{OUT}/review_decisions.csv",
+        codebook=str(SETTINGS.codebook),
+    output:
+        f"{OUT}/agreement.csv",
+    log:
+        f"{OUT}/logs/agreement.log",
+    run:
+        from interplay.agreement import write_agreement
+        from interplay.codebook import load_codebook
+        from interplay.fileio import write_log
+        rows = write_agreement(input.decisions, load_codebook(input.codebook).ids, output[0])
+        write_log(log[0], [f"{len(rows)} agreement rows"])

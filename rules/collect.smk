@@ -20,6 +20,7 @@ rule collect_problems:
         metadata=f"{CORPUS}/metadata.csv",
         infos=per_document(f"{OUT}/text/{{doc_id}}.json"),
         passages=per_document(f"{OUT}/passages/{{doc_id}}.json"),
+        decisions=f"{OUT}/review_decisions.csv",
     output:
         f"{OUT}/problems.csv",
     log:
@@ -27,5 +28,6 @@ rule collect_problems:
     run:
         from interplay.collect import collect_problems
         from interplay.fileio import write_log
-        problems = collect_problems(str(CORPUS), input.infos, input.passages, output[0])
+        problems = collect_problems(str(CORPUS), input.infos, input.passages, output[0],
+                                    decisions_csv=input.decisions)
         write_log(log[0], [f"{len(problems)} problems"])

@@ -1,8 +1,16 @@
 # Input functions and constraints shared by every stage.
 
-from interplay.config import check_locations
+from interplay.config import check_locations, review_dir
+from interplay.review import decisions_digest, sheet_paths
 
 check_locations(SETTINGS)
+
+# Reviewers' sheets are read by the jobs that use them; the workflow sees them through a
+# hash of what they decide, so appending undecided rows (`interplay review`) reruns nothing.
+REVIEW_DIR = review_dir(SETTINGS)
+REVIEW_SHEETS = [str(p) for p in sheet_paths(REVIEW_DIR)]
+REVIEWS_FOR_TRAINING = decisions_digest(REVIEW_DIR, training_only=True)
+REVIEW_DECISIONS = decisions_digest(REVIEW_DIR)
 
 
 wildcard_constraints:

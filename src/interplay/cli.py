@@ -13,7 +13,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from interplay.config import annotation_dir, check_locations, load_settings
+from interplay.config import annotation_dir, check_locations, load_settings, review_dir
 from interplay.errors import InterplayError
 from interplay.metadata import read_corpus
 
@@ -111,7 +111,8 @@ def ensure_model(settings, *, retrain: bool = False):
 
     annotations = sorted(str(p) for p in annotation_dir(settings).glob("*.csv"))
     model_path = settings.outputs / "model" / "coder.joblib"
-    current = fingerprint(settings.codebook, annotations, settings.coding, settings.random_seed)
+    current = fingerprint(settings.codebook, annotations, settings.coding, settings.random_seed,
+                          review_dir(settings))
     if model_path.is_file() and not retrain:
         coder, trained_on = load_model(model_path)
         if trained_on == current:
@@ -122,7 +123,8 @@ def ensure_model(settings, *, retrain: bool = False):
     train_to_files(str(settings.codebook), annotations, str(model_path),
                    str(settings.outputs / "model" / "metrics.json"),
                    str(settings.outputs / "evaluation.json"),
-                   settings=settings.coding, seed=settings.random_seed)
+                   settings=settings.coding, seed=settings.random_seed,
+                   review_dir=review_dir(settings))
     return load_model(model_path)[0]
 
 
@@ -186,6 +188,30 @@ def cmd_import_qdpx(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    from interplay.codebook import load_codebook
+    from interplay.review import sheet_for, update_review_sheet
+
+    settings = _project_settings(find_project_root(), args.corpus, args.outputs)
+    coded = settings.outputs / "coded_passages.csv"
+    metrics = settings.outputs / "model" / "metrics.json"
+    for needed in (coded, metrics):
+        if not needed.is_file():
+            raise InterplayError(f"{needed} not found: run `interplay run` first, so there "
+                                 "are coded passages to review")
+    sheet = sheet_for(Path(args.reviews) if args.reviews else review_dir(settings),
+                      args.reviewer, args.format)
+    existed = sheet.exists()
+    added = update_review_sheet(sheet, coded, metrics, load_codebook(settings.codebook),
+                                uncertain=args.uncertain, confident=args.confident,
+                                seed=settings.random_seed)
+    summary = ", ".join(f"{count} {what}" for what, count in added.items())
+    console.print(f"{'Updated' if existed else 'Created'} {sheet}: added {summary}. Fill in "
+                  "decision (accept, reject or edit), codes and comment, then run "
+                  "`interplay run` again.", markup=False, highlight=False)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="interplay", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -217,6 +243,19 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--corpus", help="corpus directory (annotations go to CORPUS/annotations)")
     importer.add_argument("--annotations", help="folder to write the annotation CSV to")
     importer.set_defaults(handler=cmd_import_qdpx)
+    review = commands.add_parser(
+        "review", help="create or extend a reviewer's sheet (uncertain passages first)")
+    review.add_argument("--reviewer", required=True, help="the reviewer's name (names the sheet)")
+    review.add_argument("--uncertain", type=int, default=40,
+                        help="passages closest to a code's threshold to add (default 40)")
+    review.add_argument("--confident", type=int, default=10,
+                        help="confidently coded passages to add as a check (default 10)")
+    review.add_argument("--format", choices=("xlsx", "csv"),
+                        help="format of a new sheet (default xlsx; an existing sheet is kept)")
+    review.add_argument("--corpus", help="corpus directory (sheets go to CORPUS/reviews)")
+    review.add_argument("--outputs", help="outputs directory holding coded_passages.csv")
+    review.add_argument("--reviews", help="folder of review sheets (default: CORPUS/reviews)")
+    review.set_defaults(handler=cmd_review)
     return parser
 
 

@@ -7,6 +7,7 @@ import csv
 from interplay.fileio import atomic_open, read_json
 from interplay.metadata import read_corpus
 from interplay.problems import Problem, write_problems
+from interplay.review import problem_for_decision, read_decisions
 from interplay.segment import PASSAGE_COLUMNS
 
 
@@ -24,8 +25,9 @@ def collect_passages(passage_files: list[str], out_csv: str) -> int:
 
 
 def collect_problems(corpus_dir: str, info_files: list[str], passage_files: list[str],
-                     out_csv: str) -> list[Problem]:
-    """Metadata faults, unreadable documents and structural warnings, one row each."""
+                     out_csv: str, *, decisions_csv: str | None = None) -> list[Problem]:
+    """Metadata faults, unreadable documents, structural warnings and review decisions that
+    could not be applied, one row each."""
     index = read_corpus(corpus_dir)
     problems = list(index.problems)
     for path in sorted(info_files):
@@ -43,5 +45,8 @@ def collect_problems(corpus_dir: str, info_files: list[str], passage_files: list
             problems.append(Problem(data["doc_id"], paths.get(data["doc_id"], ""), "warning",
                                     "segment", warning, "check the speaker labels in the transcript"))
     problems.extend(index.warnings)
+    if decisions_csv:
+        problems.extend(problem_for_decision(row) for row in read_decisions(decisions_csv)
+                        if row["status"] != "applied")
     write_problems(out_csv, problems)
     return problems

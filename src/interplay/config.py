@@ -53,6 +53,7 @@ class Settings(BaseModel):
     outputs: Path = Path("outputs")
     codebook: Path = Path("config/codebook.yaml")
     annotations: Path | None = None  # human-coded passages; None means <corpus>/annotations
+    reviews: Path | None = None  # reviewers' sheets; None means <corpus>/reviews
     extraction: ExtractionSettings = ExtractionSettings()
     segmentation: SegmentationSettings = SegmentationSettings()
     coding: CodingSettings = CodingSettings()
@@ -85,6 +86,10 @@ def load_settings(path: str | Path, **overrides: Any) -> Settings:
 
 def annotation_dir(settings: Settings) -> Path:
     return settings.annotations if settings.annotations else settings.corpus / "annotations"
+
+
+def review_dir(settings: Settings) -> Path:
+    return settings.reviews if settings.reviews else settings.corpus / "reviews"
 
 
 def check_locations(settings: Settings) -> None:

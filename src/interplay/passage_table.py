@@ -13,6 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 SCORE_PREFIX = "score:"
+MACHINE = "machine"
+# review_status: the reviewers' final codes equal the machine's ("agrees"), differ from
+# them ("changed"), or two reviewers disagree and the machine's codes stand ("conflict").
+REVIEW_STATUSES = ("", "agrees", "changed", "conflict")
 
 
 @dataclass(frozen=True)
@@ -32,10 +36,24 @@ class CodedPassage:
     codes: tuple[str, ...]
     orientation: str
     scores: dict[str, float] = field(default_factory=dict)
+    coded_by: str = ""  # "machine", or the reviewers whose decision gave `codes` ("a;b")
+    machine_codes: tuple[str, ...] = ()
+    review_status: str = ""  # "", "agrees", "changed" or "conflict" (see REVIEW_STATUSES)
+    review_comments: str = ""
 
     @property
     def codable(self) -> bool:
         return bool(self.scores)
+
+    @property
+    def reviewers(self) -> tuple[str, ...]:
+        """Who decided this passage's final codes (empty when the machine did)."""
+        return () if self.coded_by in ("", MACHINE) else tuple(self.coded_by.split(";"))
+
+    @property
+    def disagrees_with_machine(self) -> bool:
+        """A reviewer changed the machine's codes, or reviewers disagree with each other."""
+        return self.review_status in ("changed", "conflict")
 
 
 def passage_from_row(row: dict[str, str]) -> CodedPassage:
@@ -45,8 +63,15 @@ def passage_from_row(row: dict[str, str]) -> CodedPassage:
         passage_id=row["passage_id"], doc_id=row["doc_id"], site=row["site"],
         actor=row["actor"], kind=row["kind"], speaker_role=row.get("speaker_role") or "",
         page=row.get("page") or "", start=int(row["start"]), end=int(row["end"]),
-        text=row["text"], codes=tuple(c for c in (row.get("codes") or "").split(";") if c),
-        orientation=row.get("orientation") or "", scores=scores)
+        text=row["text"], codes=_codes(row.get("codes")),
+        orientation=row.get("orientation") or "", scores=scores,
+        coded_by=row.get("coded_by") or "", machine_codes=_codes(row.get("machine_codes")),
+        review_status=row.get("review_status") or "",
+        review_comments=row.get("review_comments") or "")
+
+
+def _codes(value: str | None) -> tuple[str, ...]:
+    return tuple(c for c in (value or "").split(";") if c)
 
 
 def read_coded_passages(path: str | os.PathLike) -> list[CodedPassage]:

@@ -22,29 +22,67 @@ from interplay.coder import Coding, PassageCoder
 from interplay.config import CodingSettings
 from interplay.errors import InterplayError
 from interplay.fileio import atomic_open, read_json, write_json
+from interplay.passage_table import MACHINE
+from interplay.review import (
+    Decision,
+    ReviewSet,
+    decisions_digest,
+    read_review_sheets,
+    resolve,
+    training_rows,
+    write_decisions,
+)
 from interplay.segment import PASSAGE_COLUMNS
 
 CODED_COLUMNS = ("passage_id", "doc_id", "site", "actor", "kind", "speaker_role", "page",
-                 "start", "end", "text", "codes", "orientation")
+                 "start", "end", "text", "codes", "orientation", "coded_by", "machine_codes",
+                 "review_status", "review_comments")
 
 
 def fingerprint(codebook_path: str | Path, annotation_paths: list[str | Path],
-                settings: CodingSettings, seed: int) -> dict:
+                settings: CodingSettings, seed: int, review_dir: str | Path | None = None
+                ) -> dict:
     return {
         "interplay": __version__,
         "codebook_sha256": file_hash(codebook_path),
         "annotations_sha256": {Path(p).name: file_hash(p) for p in sorted(map(str, annotation_paths))},
+        "reviews": decisions_digest(review_dir, training_only=True) if review_dir else "",
         "settings": settings.model_dump(),
         "seed": seed,
     }
 
 
-def training_data(annotations: AnnotationSet, codebook: Codebook, *, use_examples: bool
+def _normal(text: str) -> str:
+    return " ".join(text.split())
+
+
+def reviewed_training_rows(annotations: AnnotationSet, reviews: list[Decision]
+                           ) -> tuple[list[Decision], list[str]]:
+    """Reviewed passages not already in the annotations: the annotations are the adjudicated
+    gold standard, so where a review covers the same passage the annotation is kept (and a
+    disagreement reported) rather than one silently replacing the other."""
+    annotated = {(a.doc_id, _normal(a.text)): a for a in annotations.annotations}
+    kept, warnings = [], []
+    for item in reviews:
+        gold = annotated.get((item.doc_id, _normal(item.text)))
+        if gold is None:
+            kept.append(item)
+        elif set(gold.codes) != set(item.codes):
+            warnings.append(f"{item.where}: {item.reviewer} codes "
+                            f"{';'.join(item.codes) or 'none'} where {gold.source} has "
+                            f"{';'.join(gold.codes) or 'none'}: trained on the annotation")
+    return kept, warnings
+
+
+def training_data(annotations: AnnotationSet, codebook: Codebook, *, use_examples: bool,
+                  reviewed: list[Decision] = ()
                   ) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
     """Texts, labels, groups (document) and which rows are human-coded passages.
 
-    Codebook examples, when used, are extra training rows carrying their own code only;
-    they never count in the cross-validated metrics.
+    Codebook examples and reviewed passages are extra training rows: they never count in
+    the cross-validated metrics, which therefore stay comparable before and after review
+    (always measured on the annotations). A reviewed passage is grouped with its document,
+    so it never trains a fold that evaluates that document.
     """
     texts, labels, groups, is_passage = [], [], [], []
     for item in annotations.annotations:
@@ -52,6 +90,11 @@ def training_data(annotations: AnnotationSet, codebook: Codebook, *, use_example
         labels.append([code in item.codes for code in codebook.ids])
         groups.append(item.doc_id)
         is_passage.append(True)
+    for item in reviewed:
+        texts.append(item.text)
+        labels.append([code in item.codes for code in codebook.ids])
+        groups.append(item.doc_id)
+        is_passage.append(False)
     if use_examples:
         for code in codebook.codes:
             for example in code.examples:
@@ -62,19 +105,40 @@ def training_data(annotations: AnnotationSet, codebook: Codebook, *, use_example
     return texts, np.array(labels, dtype=int), groups, np.array(is_passage)
 
 
+def _fit(codebook: Codebook, annotations: AnnotationSet, reviewed: list[Decision], *,
+         settings: CodingSettings, seed: int) -> tuple[PassageCoder, np.ndarray, np.ndarray]:
+    texts, Y, groups, is_passage = training_data(
+        annotations, codebook, use_examples=settings.use_codebook_examples, reviewed=reviewed)
+    coder = PassageCoder(codebook, C=settings.C, min_words=settings.min_words,
+                         heading_max_words=settings.heading_max_words,
+                         rule_weight=settings.rule_weight, folds=settings.folds, seed=seed)
+    return coder.fit(texts, Y, groups, evaluate=is_passage), Y, is_passage
+
+
 def train(codebook_path: str | Path, annotation_paths: list[str | Path], *,
-          settings: CodingSettings, seed: int) -> tuple[PassageCoder, dict]:
+          settings: CodingSettings, seed: int, review_dir: str | Path | None = None
+          ) -> tuple[PassageCoder, dict]:
+    """Train on the annotations plus reviewed passages. With reviews, a second model is
+    cross-validated without them, so the report holds the metrics before and after."""
     if not annotation_paths:
         raise InterplayError("no annotation files found (corpus/annotations/*.csv): the coder "
                              "needs human-coded passages to learn from")
     codebook = load_codebook(codebook_path)
     annotations = read_annotations(annotation_paths, codebook)
-    texts, Y, groups, is_passage = training_data(
-        annotations, codebook, use_examples=settings.use_codebook_examples)
-    coder = PassageCoder(codebook, C=settings.C, min_words=settings.min_words,
-                         heading_max_words=settings.heading_max_words, rule_weight=settings.rule_weight, folds=settings.folds, seed=seed)
-    coder.fit(texts, Y, groups, evaluate=is_passage)
+    reviews = read_review_sheets(review_dir, codebook) if review_dir else ReviewSet()
+    decided, review_warnings = training_rows(reviews)
+    reviewed, overlap_warnings = reviewed_training_rows(annotations, decided)
+    coder, Y, is_passage = _fit(codebook, annotations, reviewed, settings=settings, seed=seed)
     passages = annotations.annotations
+    learning = {"reviewed_passages": len(reviewed),
+                "reviewers": sorted({d.reviewer for d in reviewed}),
+                "warnings": review_warnings + overlap_warnings}
+    if reviewed:
+        before, _, _ = _fit(codebook, annotations, [], settings=settings, seed=seed)
+        learning["before"] = before.cv_metrics_
+        learning["after"] = coder.cv_metrics_
+        learning["measured_on"] = ("the annotations, cross-validated by document; reviewed "
+                                   "passages train but are never scored")
     report = {
         "cross_validation": coder.cv_metrics_,
         "method": (f"{coder.folds}-fold cross-validation grouped by document; per-code "
@@ -89,7 +153,8 @@ def train(codebook_path: str | Path, annotation_paths: list[str | Path], *,
                                    for j, c in enumerate(codebook.ids)},
             "warnings": annotations.warnings,
         },
-        "trained_on": fingerprint(codebook_path, annotation_paths, settings, seed),
+        "learning_from_review": learning,
+        "trained_on": fingerprint(codebook_path, annotation_paths, settings, seed, review_dir),
     }
     return coder, report
 
@@ -110,12 +175,30 @@ def model_id(trained_on: dict) -> str:
 
 def train_to_files(codebook_path: str, annotation_paths: list[str], model_path: str,
                    metrics_path: str, evaluation_path: str, *, settings: CodingSettings,
-                   seed: int) -> dict:
-    coder, report = train(codebook_path, annotation_paths, settings=settings, seed=seed)
+                   seed: int, review_dir: str | Path | None = None) -> dict:
+    coder, report = train(codebook_path, annotation_paths, settings=settings, seed=seed,
+                          review_dir=review_dir)
     save_model(model_path, coder, report)
     write_json(metrics_path, {**report, "model_id": model_id(report["trained_on"])})
-    write_json(evaluation_path, {k: report[k] for k in ("cross_validation", "method", "training")})
+    write_json(evaluation_path, {k: report[k] for k in ("cross_validation", "method", "training",
+                                                        "learning_from_review")})
     return report
+
+
+def training_log(report: dict) -> list[str]:
+    """The train job's log: what it learnt from and how well, before and after review."""
+    cv = report["cross_validation"]
+    lines = [f"trained on {report['training']['passages']} annotated passages",
+             f"cross-validated macro-F1 {cv['macro_f1']:.3f}, micro-F1 {cv['micro_f1']:.3f}, "
+             f"mean kappa {cv['mean_kappa']:.3f}"]
+    learning = report["learning_from_review"]
+    if learning["reviewed_passages"]:
+        before = learning["before"]
+        lines.append(f"plus {learning['reviewed_passages']} reviewed passages "
+                     f"({', '.join(learning['reviewers'])}); without them macro-F1 "
+                     f"{before['macro_f1']:.3f}, micro-F1 {before['micro_f1']:.3f}, "
+                     f"mean kappa {before['mean_kappa']:.3f}")
+    return [*lines, *report["training"]["warnings"], *learning["warnings"]]
 
 
 def evidence_summary(coding: Coding) -> str:
@@ -143,31 +226,44 @@ def code_document_to_file(passages_path: str, model_path: str, out_path: str) ->
 
 
 def collect_coded(passage_files: list[str], coded_files: list[str], codebook_path: str,
-                  out_csv: str) -> int:
-    """coded_passages.csv: every passage, its codes, orientation, scores and evidence."""
+                  out_csv: str, *, review_dir: str | Path | None = None,
+                  decisions_csv: str | None = None) -> int:
+    """coded_passages.csv: every passage, its final codes (a reviewer's decision wins over
+    the machine), who gave them, orientation, the machine's scores and evidence; and
+    review_decisions.csv: what became of every decided row of the review sheets."""
     codebook = load_codebook(codebook_path)
     codings = {}
     for path in coded_files:
         for item in read_json(path)["codings"]:
             codings[item["passage_id"]] = item
+    passages = [(path, p) for path in sorted(passage_files) for p in read_json(path)["passages"]]
+    reviews = read_review_sheets(review_dir, codebook) if review_dir else ReviewSet()
+    resolution = resolve(reviews, {pid: tuple(item["codes"]) for pid, item in codings.items()},
+                         {p["passage_id"] for _, p in passages})
+    if decisions_csv:
+        write_decisions(decisions_csv, resolution.decisions)
     columns = [*CODED_COLUMNS, *(f"score:{c}" for c in codebook.ids), "evidence"]
-    count = 0
     with atomic_open(out_csv) as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
-        for path in sorted(passage_files):
-            for passage in read_json(path)["passages"]:
-                row = {k: passage[k] for k in PASSAGE_COLUMNS if k in CODED_COLUMNS}
-                item = codings.get(passage["passage_id"])
-                if item:
-                    row["codes"] = ";".join(item["codes"])
-                    row["orientation"] = codebook.orientation(item["codes"])
-                    row.update({f"score:{c}": item["scores"][c] for c in codebook.ids})
-                    row["evidence"] = evidence_summary(Coding(
-                        codes=item["codes"], scores=item["scores"], evidence=item["evidence"]))
-                writer.writerow(row)
-                count += 1
-    return count
+        for _, passage in passages:
+            row = {k: passage[k] for k in PASSAGE_COLUMNS if k in CODED_COLUMNS}
+            item = codings.get(passage["passage_id"])
+            if item:
+                row["codes"] = row["machine_codes"] = ";".join(item["codes"])
+                row["coded_by"] = MACHINE
+                row.update({f"score:{c}": item["scores"][c] for c in codebook.ids})
+                row["evidence"] = evidence_summary(Coding(
+                    codes=item["codes"], scores=item["scores"], evidence=item["evidence"]))
+            review = resolution.by_passage.get(passage["passage_id"])
+            if review:
+                row.update(codes=";".join(review.codes), coded_by=review.coded_by,
+                           review_status=review.status, review_comments=review.comments)
+            if row.get("coded_by"):
+                row["orientation"] = codebook.orientation(row["codes"].split(";")
+                                                          if row["codes"] else [])
+            writer.writerow(row)
+    return len(passages)
 
 
 def code_table(coder: PassageCoder, table):
