@@ -1,4 +1,6 @@
 # REFI-QDA export: the coded corpus as a project for NVivo, ATLAS.ti, MAXQDA and QualCoder.
+# It starts from coded_passages.csv, so the final codes (reviewers' where a review decided
+# them) are exported, each by whoever coded it.
 
 
 rule refi_export:
@@ -6,8 +8,7 @@ rule refi_export:
         metadata=f"{CORPUS}/metadata.csv",
         codebook=str(SETTINGS.codebook),
         texts=per_document(f"{OUT}/text/{{doc_id}}.txt"),
-        passages=per_document(f"{OUT}/passages/{{doc_id}}.json"),
-        coded=per_document(f"{OUT}/coded/{{doc_id}}.json"),
+        coded=f"{OUT}/coded_passages.csv",
     output:
         project=f"{OUT}/project.qdpx",
         codebook=f"{OUT}/codebook.qdc",
@@ -16,6 +17,6 @@ rule refi_export:
     run:
         from interplay.fileio import write_log
         from interplay.refi import export_to_file
-        count = export_to_file(str(CORPUS), input.texts, input.passages, input.coded,
-                               input.codebook, output.project)
+        count = export_to_file(str(CORPUS), input.texts, input.coded, input.codebook,
+                               output.project)
         write_log(log[0], [f"{count} coded selections exported"])

@@ -510,3 +510,133 @@ def test_demo_run_writes_traceable_site_summaries_and_the_matrix(demo_run, codeb
         for code in codebook.codes:
             for text, passage_id, start, end in cell_quotes_of(row[f"{code.label} [{code.id}]"]):
                 assert text_of(passage_id.split(":")[0])[start:end] == text
+
+
+# -- who coded: reviewers' decisions override the machine ----------------------------------
+
+HOSTILE_ID, AGREED_ID, CONFLICT_ID = "A-DOC-2:0000000009", "A-INT-1:0000000001", \
+    "A-INT-2:0000000006"
+
+
+def reviewed_table(codebook):
+    """The fixture with three passages reviewed: alice agrees with the machine's tendering;
+    alice and bob add procurement law to the hostile passage; two reviewers disagree on an
+    uncoded one, so the machine's (no) codes stand."""
+    table, texts, documents = build(codebook)
+    table["machine_codes"] = table["codes"]
+    table["coded_by"] = [("machine" if s else "") for s in table[f"score:{TENDER}"]]
+    table["review_status"] = ""
+    table["review_comments"] = ""
+    reviews = {AGREED_ID: ("alice", "agrees", TENDER, "alice: right"),
+               HOSTILE_ID: ("alice;bob", "changed", f"{TENDER};{LAW}", "bob: the regs"),
+               CONFLICT_ID: ("machine", "conflict", "", "alice: tender | bob: none")}
+    for passage_id, (coded_by, status, codes, comments) in reviews.items():
+        row = table["passage_id"] == passage_id
+        table.loc[row, ["coded_by", "review_status", "codes", "review_comments"]] = \
+            [coded_by, status, codes, comments]
+        table.loc[row, "orientation"] = codebook.orientation(codes.split(";") if codes else [])
+    return table, texts, documents
+
+
+@pytest.fixture(scope="module")
+def reviewed(codebook):
+    table, texts, documents = reviewed_table(codebook)
+    passages = prepare_passages(table, codebook)
+    return passages, texts, documents, summarise_sites(passages, texts, codebook, documents,
+                                                       settings=SETTINGS)
+
+
+def test_who_coded_counts_codable_passages_by_who_decided_their_codes(reviewed):
+    summaries = reviewed[3]
+    assert summaries["alpha"]["who_coded"] == {
+        "passages": {"machine": 6, "agrees": 1, "changed": 1, "conflict": 1},
+        "reviewers": ["alice", "bob"]}
+    assert summaries["beta"]["who_coded"] == {
+        "passages": {"machine": 4, "agrees": 0, "changed": 0, "conflict": 0}, "reviewers": []}
+    assert profile_of(summaries["alpha"], LAW)["passages"] == 1  # the reviewers' codes count
+    assert "These are counts of coded passages (2 of the 9 codable ones with codes settled " \
+           "by reviewers, the rest machine-coded)" in summaries["alpha"]["narrative"]
+    assert "These are counts of machine-coded passages" in summaries["beta"]["narrative"]
+
+
+def test_every_quote_says_who_coded_it(reviewed, codebook):
+    passages, _, _, summaries = reviewed
+    coded_by = dict(zip(passages["passage_id"], passages["coded_by"]))
+    quotes = {q["passage_id"]: q for s in summaries.values() for q in summary_quotes(s)}
+    assert quotes and all(q["coded_by"] == coded_by[p] for p, q in quotes.items())
+    assert quotes[HOSTILE_ID]["coded_by"] == "alice;bob"
+    markdown = site_markdown(summaries["alpha"], codebook, site_count=2)
+    hostile = quotes[HOSTILE_ID]
+    assert (f"passage `{HOSTILE_ID}` [{hostile['start']}–{hostile['end']}], reviewed by alice "
+            "and bob\n") in markdown
+    machine = next(q for p, q in quotes.items() if q["coded_by"] == "machine")
+    assert (f"passage `{machine['passage_id']}` [{machine['start']}–{machine['end']}], "
+            "machine\n") in markdown
+    assert "| reviewers, changing the machine's codes | 1 |" in markdown
+    assert "| machine (reviewers disagree with each other) | 1 |" in markdown
+    assert "Reviewers: alice, bob." in markdown
+
+
+def test_a_table_from_before_reviews_reads_as_machine_coded(built, summaries, codebook):
+    passages = built[0]
+    assert set(passages.loc[passages["codable"], "coded_by"]) == {"machine"}
+    assert set(passages.loc[~passages["codable"], "coded_by"]) == {""}
+    assert summaries["alpha"]["who_coded"]["passages"] == {"machine": 9, "agrees": 0,
+                                                           "changed": 0, "conflict": 0}
+    assert {q["coded_by"] for s in summaries.values() for q in summary_quotes(s)} == {"machine"}
+
+
+def test_an_unknown_review_status_is_refused(codebook):
+    table, _, _ = reviewed_table(codebook)
+    table.loc[0, "review_status"] = "maybe"
+    with pytest.raises(SummaryError, match="unknown review_status maybe"):
+        prepare_passages(table, codebook)
+
+
+def test_matrix_quote_references_name_the_reviewers(reviewed, codebook):
+    passages, texts, documents, _ = reviewed
+    _, docs = framework_tables(passages, texts, codebook, documents)
+    tender = docs.set_index("doc_id")[code_header(codebook, TENDER)]
+    assert f"{HOSTILE_ID} [" in tender["A-DOC-2"]
+    assert tender["A-DOC-2"].endswith(", reviewed by alice and bob)")
+    assert tender["A-INT-1"].endswith(", reviewed by alice)")
+    integration = docs.set_index("doc_id").loc["B-DOC-1", code_header(codebook, INTEGRATION)]
+    assert integration.endswith(", machine)")
+
+
+def test_document_text_never_becomes_a_spreadsheet_formula(tmp_path, codebook):
+    import zipfile
+
+    from interplay.summarise import FORMULA_OPENERS, write_matrix_csv
+
+    link = '=HYPERLINK("http://evil.example","click")'
+    specs = [("EVIL-1", link, "document", "provider", "",
+              f"{link} and the tender was scored.", {TENDER: 0.9}),
+             ("EVIL-2", "-2+3", "document", "provider", "",
+              "+44 20 7946 0000 answered the tender questions.", {TENDER: 0.8})]
+    table, texts, documents = build(codebook, specs)
+    titles = {"EVIL-1": "@SUM(1+1)", "EVIL-2": "#N/A"}
+    documents = [replace(d, title=titles[d.doc_id]) for d in documents]
+    sites, docs = framework_tables(prepare_passages(table, codebook), texts, codebook,
+                                   documents)
+    xlsx, matrix_csv = tmp_path / "matrix.xlsx", tmp_path / "matrix.csv"
+    write_matrix_xlsx(sites, docs, codebook, xlsx)
+    write_matrix_csv(sites, matrix_csv)
+
+    with zipfile.ZipFile(xlsx) as archive:
+        sheets = [archive.read(n) for n in archive.namelist() if n.startswith("xl/worksheets/")]
+    assert sheets and not any(b"<f>" in s or b"<f " in s for s in sheets)
+    book = openpyxl.load_workbook(xlsx)
+    cells = [c for sheet in book for row in sheet.iter_rows() for c in row]
+    assert {c.data_type for c in cells if isinstance(c.value, str)} == {"s"}  # not even #N/A
+    values = [c.value for c in cells if isinstance(c.value, str)]
+    assert not [v for v in values if v.startswith(FORMULA_OPENERS)]
+    assert [book["sites"].cell(r, 1).value for r in (2, 3)] == ["'-2+3", f"'{link}"]
+    assert {book["documents"].cell(r, 6).value for r in (2, 3)} == {"'@SUM(1+1)", "#N/A"}
+    assert any(f"“{link} and the tender was scored.”" in v for v in values)  # verbatim
+
+    with open(matrix_csv, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert not [v for row in rows for v in row if v.startswith(FORMULA_OPENERS)]
+    assert rows == [["" if v is None else str(v) for v in row]
+                    for row in book["sites"].iter_rows(values_only=True)]

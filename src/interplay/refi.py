@@ -3,11 +3,18 @@ QualCoder can open (REFI-QDA 1.5; Project schema urn:QDA-XML:project:1.0).
 
 The project holds: the codebook as a hierarchy (family -> code) with colours and
 definitions; each document as a TextSource stored as UTF-8 text under `sources/` and
-referenced as `internal://<guid>.txt`; each coded passage as a PlainTextSelection whose
-start and end positions are character offsets into that text (as the specification
-counts them), with one Coding per code by the machine coder user and a Note holding the
-scores; one Case per site, with the site's sources, and source variables for actor, kind
-and date. GUIDs are derived from stable IDs (uuid5), so a re-export is identical.
+referenced as `internal://<guid>.txt`; each passage with final codes (coded_passages.csv)
+as a PlainTextSelection whose start and end positions are character offsets into that
+text (as the specification counts them), with one Coding per code and a Note holding the
+machine's scores; one Case per site, with the site's sources, and source variables for
+actor, kind and date. GUIDs are derived from stable IDs (uuid5), so a re-export is
+identical.
+
+Who coded what: a machine-coded passage's codings are by the user "interplay machine
+coder". A passage whose codes a review decided is coded by its reviewers instead, one User
+each and one Coding per code per reviewer (so two agreeing reviewers both appear); its
+note also keeps the machine's own codes, the review status and the reviewers' comments,
+so a QDA tool shows what the review overrode.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from pathlib import Path
 from lxml import etree
 
 from interplay.codebook import Codebook
+from interplay.passage_table import CodedPassage
 
 NS = "urn:QDA-XML:project:1.0"
 QDC_NS = "urn:QDA-XML:codebook:1.0"
@@ -58,7 +66,47 @@ class Selection:
     end: int
     codes: tuple[str, ...]
     scores: dict[str, float] = field(default_factory=dict)
-    coder: str = MACHINE_CODER
+    coders: tuple[str, ...] = (MACHINE_CODER,)  # each codes every one of `codes`
+    machine_codes: tuple[str, ...] = ()
+    review_status: str = ""
+    review_comments: str = ""
+
+    @property
+    def reviewed(self) -> bool:
+        return self.coders != (MACHINE_CODER,)
+
+
+def passage_selection(passage: CodedPassage) -> Selection:
+    """A passage's final codes as a selection: coded by its reviewers when a review decided
+    them (with the scores of the machine's codes as well as theirs), else by the machine."""
+    reviewers = passage.reviewers
+    scored = passage.codes + (passage.machine_codes if reviewers else ())
+    return Selection(passage_id=passage.passage_id, doc_id=passage.doc_id,
+                     start=passage.start, end=passage.end, codes=passage.codes,
+                     scores={c: passage.scores[c] for c in scored if c in passage.scores},
+                     coders=reviewers or (MACHINE_CODER,),
+                     machine_codes=passage.machine_codes,
+                     review_status=passage.review_status,
+                     review_comments=passage.review_comments)
+
+
+def selection_note(selection: Selection) -> str:
+    """What the codings do not show: the machine's scores and, once reviewed, the machine's
+    own codes, the review status and the reviewers' comments."""
+    lines = []
+    if selection.reviewed:
+        lines.append(f"{MACHINE_CODER} codes: {'; '.join(selection.machine_codes) or 'none'}")
+    if selection.scores:
+        scores = "; ".join(f"{c} {s:.2f}" for c, s in
+                           sorted(selection.scores.items(), key=lambda x: -x[1]))
+        lines.append(f"{MACHINE_CODER} scores: {scores}")
+    if selection.review_status == "conflict":
+        lines.append("review: conflict (the reviewers disagree, so the machine's codes stand)")
+    elif selection.review_status:
+        lines.append(f"review: {selection.review_status}, by {', '.join(selection.coders)}")
+    if selection.review_comments:
+        lines.append(f"reviewer comments: {selection.review_comments}")
+    return "\n".join(lines)
 
 
 def _element(parent: etree._Element, tag: str, namespace: str = NS, **attributes: str
@@ -106,7 +154,7 @@ def build_project(codebook: Codebook, sources: list[Source], selections: list[Se
         if text is None or not 0 <= selection.start < selection.end <= len(text):
             raise ValueError(f"selection {selection.passage_id} [{selection.start}:"
                              f"{selection.end}] does not fit source {selection.doc_id}")
-    users = sorted({s.coder for s in selections} | {MACHINE_CODER})
+    users = sorted({c for s in selections for c in s.coders} | {MACHINE_CODER})
     user_guid = {u: guid("user", u) for u in users}
     project = etree.Element(f"{{{NS}}}Project", nsmap={None: NS},
                             name=xml_text(name), origin="interplay",
@@ -133,7 +181,7 @@ def build_project(codebook: Codebook, sources: list[Source], selections: list[Se
     for selection in selections:
         by_doc.setdefault(selection.doc_id, []).append(selection)
     sources_element = _element(project, "Sources")
-    notes: list[tuple[str, str]] = []
+    notes: list[tuple[str, str, str]] = []  # (guid, review status, content)
     for source in sources:
         source_guid = guid("source", source.doc_id)
         element = _element(sources_element, "TextSource", guid=source_guid,
@@ -144,25 +192,29 @@ def build_project(codebook: Codebook, sources: list[Source], selections: list[Se
             chosen = _element(element, "PlainTextSelection", guid=selection_guid,
                               name=selection.passage_id, startPosition=str(selection.start),
                               endPosition=str(selection.end),
-                              creatingUser=user_guid[selection.coder])
-            for code in selection.codes:
-                coding = _element(chosen, "Coding", guid=guid("coding", selection.passage_id, code),
-                                  creatingUser=user_guid[selection.coder])
-                _element(coding, "CodeRef", targetGUID=guid("code", code))
-            if selection.scores:
+                              creatingUser=user_guid[selection.coders[0]])
+            for coder in selection.coders:
+                for code in selection.codes:
+                    # the machine's coding GUIDs predate reviews: keep them stable
+                    parts = (code,) if coder == MACHINE_CODER else (code, coder)
+                    coding = _element(chosen, "Coding",
+                                      guid=guid("coding", selection.passage_id, *parts),
+                                      creatingUser=user_guid[coder])
+                    _element(coding, "CodeRef", targetGUID=guid("code", code))
+            note_text = selection_note(selection)
+            if note_text:
                 note_guid = guid("note", selection.passage_id)
                 _element(chosen, "NoteRef", targetGUID=note_guid)
-                scores = "; ".join(f"{c} {s:.2f}" for c, s in
-                                   sorted(selection.scores.items(), key=lambda x: -x[1]))
-                notes.append((note_guid, f"{selection.coder} scores: {scores}"))
+                notes.append((note_guid, selection.review_status, note_text))
         for variable in SOURCE_VARIABLES:
             value = _element(element, "VariableValue")
             _element(value, "VariableRef", targetGUID=guid("variable", variable))
             _text_element(value, "TextValue", getattr(source, variable))
     if notes:
         notes_element = _element(project, "Notes")
-        for note_guid, content in notes:
-            note = _element(notes_element, "Note", guid=note_guid, name="coder scores",
+        for note_guid, review_status, content in notes:
+            note = _element(notes_element, "Note", guid=note_guid,
+                            name="coder scores and review" if review_status else "coder scores",
                             creatingUser=user_guid[MACHINE_CODER])
             _text_element(note, "PlainTextContent", content)
     return project
@@ -183,12 +235,15 @@ def write_qdpx(path: str | Path, codebook: Codebook, sources: list[Source],
                              source.text.encode("utf-8"))
 
 
-def export_to_file(corpus_dir: str, text_files: list[str], passage_files: list[str],
-                   coded_files: list[str], codebook_path: str, out_path: str) -> int:
-    """The workflow's edge: gather the pipeline's outputs into outputs/project.qdpx."""
+def export_to_file(corpus_dir: str, text_files: list[str], coded_csv: str, codebook_path: str,
+                   out_path: str) -> int:
+    """The workflow's edge: the documents' texts and coded_passages.csv (whose final codes
+    are the reviewers' where a review decided them) into outputs/project.qdpx; returns the
+    number of selections (passages with at least one final code)."""
     from interplay.codebook import load_codebook
-    from interplay.fileio import atomic_open, read_json
+    from interplay.fileio import atomic_open
     from interplay.metadata import read_corpus
+    from interplay.passage_table import read_coded_passages
 
     documents = read_corpus(corpus_dir).by_id()
     sources = []
@@ -201,16 +256,7 @@ def export_to_file(corpus_dir: str, text_files: list[str], passage_files: list[s
         sources.append(Source(doc_id=doc_id, title=document.title, site=document.site,
                               actor=document.actor, kind=document.kind, date=document.date,
                               text=text))
-    offsets = {p["passage_id"]: p for path in passage_files for p in read_json(path)["passages"]}
-    selections = []
-    for path in sorted(coded_files):
-        for item in read_json(path)["codings"]:
-            if item["codes"]:
-                passage = offsets[item["passage_id"]]
-                selections.append(Selection(
-                    passage_id=item["passage_id"], doc_id=passage["doc_id"],
-                    start=passage["start"], end=passage["end"], codes=tuple(item["codes"]),
-                    scores={c: item["scores"][c] for c in item["codes"]}))
+    selections = [passage_selection(p) for p in read_coded_passages(coded_csv) if p.codes]
     codebook = load_codebook(codebook_path)
     write_qdpx(out_path, codebook, sources, selections,
                name=f"interplay: {Path(corpus_dir).resolve().name}")
@@ -223,7 +269,7 @@ def export_to_file(corpus_dir: str, text_files: list[str], passage_files: list[s
 
 @dataclass
 class ImportResult:
-    rows: list[dict]  # annotation rows: doc_id, text, codes, coder
+    rows: list[dict]  # annotation rows: doc_id, text, codes, coder ("alice;bob" when several)
     unmapped: dict[str, int]  # code name -> codings that could not be mapped
     warnings: list[str]
 
@@ -237,7 +283,9 @@ def _safe_parser() -> etree.XMLParser:
 def read_qdpx(path: str | Path, codebook: Codebook) -> ImportResult:
     """Human codings from a .qdpx (NVivo, ATLAS.ti, MAXQDA, QualCoder, or interplay's own),
     as annotation rows; code names are mapped to codebook IDs through IDs, labels and
-    aliases, and what cannot be mapped is counted, never guessed."""
+    aliases, and what cannot be mapped is counted, never guessed. A row's coder is whoever
+    made its mapped codings (users joined by ';'), so a passage interplay exported as
+    reviewed comes back as its reviewers' coding, not the machine's."""
     from interplay.errors import InterplayError
 
     aliases = codebook.alias_index()
@@ -278,20 +326,22 @@ def read_qdpx(path: str | Path, codebook: Codebook) -> ImportResult:
                     warnings.append(f"selection {selection.get('guid')} [{start}:{end}] lies "
                                     f"outside source '{source.get('name')}'; skipped")
                     continue
-                codes, coder = [], users.get(selection.get("creatingUser"), "")
+                codes, coders = [], []
                 for coding in selection.iterfind("q:Coding", ns):
                     target = coding.find("q:CodeRef", ns).get("targetGUID")
                     mapped = code_ids.get(target)
                     if mapped:
                         codes.append(mapped)
+                        coders.append(users.get(coding.get("creatingUser"))
+                                      or users.get(selection.get("creatingUser"), ""))
                     else:
                         label = code_names.get(target, target)
                         unmapped[label] = unmapped.get(label, 0) + 1
-                    coder = users.get(coding.get("creatingUser"), coder)
                 if codes:
                     ordered = [c for c in codebook.ids if c in codes]
                     rows.append({"doc_id": doc_id, "text": text[start:end],
-                                 "codes": ";".join(ordered), "coder": coder})
+                                 "codes": ";".join(ordered),
+                                 "coder": ";".join(dict.fromkeys(c for c in coders if c))})
     return ImportResult(rows=rows, unmapped=unmapped, warnings=warnings)
 
 

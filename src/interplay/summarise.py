@@ -33,6 +33,13 @@ The numbers, and the rules behind them:
 - A code is *salient* in a site when at least `salient_min_passages` passages carry it
   and they make up at least `salient_min_share` of the codable passages (defaults: 5
   passages and 10%).
+- *Who coded* a passage: reviewers' decisions override the machine's. A site's codable
+  passages are counted as coded by the machine alone (not reviewed), reviewed and agreed
+  with the machine (`agrees`), reviewed and changed (`changed`), or in conflict (two
+  reviewers disagree, so the machine's codes stand). Every quote carries `coded_by`
+  ("machine" or the reviewers, "alice;bob") and `review_status`, and its reference says
+  "machine" or "reviewed by alice". Older coded_passages.csv files without these columns
+  read as machine-coded.
 - Quotes are chosen greedily for confidence and diversity: highest score first, at most
   one quote per document, and a passage in a voice not yet quoted is preferred when its
   score is within `role_preference_margin` of the best remaining one. If fewer documents
@@ -55,6 +62,7 @@ from interplay.codebook import ORIENTATIONS, Codebook, load_codebook
 from interplay.errors import InterplayError
 from interplay.fileio import atomic_open, write_json, write_text
 from interplay.metadata import ACTORS, KINDS, Document, read_corpus
+from interplay.passage_table import MACHINE, REVIEW_STATUSES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,6 +77,7 @@ BALANCE_ORIENTATIONS = ("competition", "cooperation", "interplay")
 SITE_INDEX_STEM = "index"
 MATRIX_SHEETS = ("sites", "documents")
 ELLIPSIS = "…"
+FORMULA_OPENERS = ("=", "+", "-", "@", "\t", "\r")  # see spreadsheet_cell
 
 
 class SummaryError(InterplayError):
@@ -123,8 +132,9 @@ def _as_int(value: Any) -> int | None:
 
 def prepare_passages(table: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     """The coded passages with typed columns: int offsets, page (int or None), float scores
-    (NaN when not scored), `codable`, `code_list` and `voice`. Raises SummaryError naming
-    every missing column and unknown code at once."""
+    (NaN when not scored), `codable`, `code_list`, `voice`, `coded_by` and `review_status`
+    (both optional in the table). Raises SummaryError naming every missing column and
+    unknown code at once."""
     import pandas as pd
 
     problems = [f"missing column '{c}'" for c in REQUIRED_COLUMNS if c not in table.columns]
@@ -147,6 +157,16 @@ def prepare_passages(table: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
         out[column] = pd.to_numeric(out[column].astype(str).str.strip(),
                                     errors="coerce").astype(float)
     out["codable"] = out[score_columns].notna().any(axis=1)
+    if "coded_by" in out:
+        out["coded_by"] = out["coded_by"].fillna("").astype(str)
+    else:  # written before the review loop: every codable passage is the machine's
+        out["coded_by"] = out["codable"].map({True: MACHINE, False: ""})
+    out["review_status"] = (out["review_status"].fillna("").astype(str)
+                            if "review_status" in out else "")
+    odd = sorted(set(out["review_status"]) - set(REVIEW_STATUSES))
+    if odd:
+        raise SummaryError(f"coded passages: unknown review_status {', '.join(odd)} (expected "
+                           f"one of {', '.join(s for s in REVIEW_STATUSES if s)} or empty)")
     out["code_list"] = out["codes"].map(lambda s: [c for c in s.split(";") if c])
     known = set(codebook.ids)
     unknown = sorted({(row.passage_id, c) for row in out.itertuples()
@@ -357,7 +377,8 @@ def make_quote(row: dict, texts: dict[str, str], *, score: float,
     return {"passage_id": row["passage_id"], "doc_id": row["doc_id"], "start": start,
             "end": end, "speaker_role": row["speaker_role"], "page": row["page"],
             "actor": row["actor"], "kind": row["kind"], "score": round(float(score), 4),
-            "codes": list(row["code_list"]), "text": document_text[start:end]}
+            "codes": list(row["code_list"]), "coded_by": row["coded_by"],
+            "review_status": row["review_status"], "text": document_text[start:end]}
 
 
 def choose_diverse(candidates: Sequence[dict], *, score: str, count: int, min_count: int,
@@ -447,6 +468,27 @@ def orientation_balance(site_passages: pd.DataFrame) -> dict:
     for orientation in BALANCE_ORIENTATIONS:
         balance[f"{orientation}_share"] = share(counts[orientation], coded)
     return balance
+
+
+def who_coded(site_passages: pd.DataFrame) -> dict:
+    """Codable passages by who decided their codes (see the module docstring), and the
+    reviewers whose decisions stand, so a reader knows how much was checked by a person."""
+    codable = site_passages[site_passages["codable"]]
+    statuses = codable["review_status"].value_counts().to_dict()
+    counts = {MACHINE: int(statuses.get("", 0)),
+              **{s: int(statuses.get(s, 0)) for s in REVIEW_STATUSES if s}}
+    reviewers = sorted({name for names in codable["coded_by"] for name in names.split(";")}
+                       - {"", MACHINE})
+    return {"passages": counts, "reviewers": reviewers}
+
+
+def coded_by_text(quote: dict) -> str:
+    """Who gave a quoted passage its codes: 'machine', 'machine (reviewers disagree)' or
+    'reviewed by alice and bob'."""
+    reviewers = [name for name in quote["coded_by"].split(";") if name not in ("", MACHINE)]
+    if reviewers:
+        return "reviewed by " + _join(reviewers)
+    return MACHINE + (" (reviewers disagree)" if quote["review_status"] == "conflict" else "")
 
 
 def actor_contrast(site_passages: pd.DataFrame, codebook: Codebook,
@@ -663,8 +705,13 @@ def narrative(summary: dict, codebook: Codebook, *,
         sentences.append(f"With {commissioners} commissioner and {providers} provider codable "
                          "passages, there are too few to compare the two accounts (at least "
                          f"{settings.contrast_min_passages} each are needed).")
-    sentences.append("These are counts of machine-coded passages: they indicate emphasis in "
-                     "the sources rather than how often each mechanism was used.")
+    reviewed = sum(n for status, n in summary["who_coded"]["passages"].items()
+                   if status in ("agrees", "changed"))
+    counted = (f"coded passages ({reviewed} of the {counts['codable']} codable ones with codes "
+               "settled by reviewers, the rest machine-coded)" if reviewed
+               else "machine-coded passages")
+    sentences.append(f"These are counts of {counted}: they indicate emphasis in the sources "
+                     "rather than how often each mechanism was used.")
     return " ".join(sentences)
 
 
@@ -698,6 +745,7 @@ def summarise_site(site: str, passages: pd.DataFrame, texts: dict[str, str],
         "passages": {"total": len(site_passages),
                      "codable": int(site_passages["codable"].sum()),
                      "coded": int(site_passages["code_list"].map(bool).sum())},
+        "who_coded": who_coded(site_passages),
         "code_profile": profile,
         "balance": orientation_balance(site_passages),
         "interplay_passages": interplay,
@@ -757,7 +805,8 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]],
 
 
 def reference_line(quote: dict) -> str:
-    """`— HBS-INT-01, commissioner, p. 2, passage `HBS-INT-01:3fa2b9c1d0` [123–456]`."""
+    """`— HBS-INT-01, commissioner, p. 2, passage `HBS-INT-01:3fa2b9c1d0` [123–456],
+    reviewed by alice` (or `, machine`)."""
     parts = [markdown_text(quote["doc_id"]), markdown_text(voice(quote["actor"],
                                                                  quote["speaker_role"]))]
     if quote["kind"] != "interview":
@@ -765,6 +814,7 @@ def reference_line(quote: dict) -> str:
     if quote["page"] is not None:
         parts.append(f"p. {quote['page']}")
     parts.append(f"passage `{quote['passage_id']}` [{quote['start']}–{quote['end']}]")
+    parts.append(markdown_text(coded_by_text(quote)))
     return "— " + ", ".join(parts)
 
 
@@ -806,6 +856,21 @@ def site_markdown(summary: dict, codebook: Codebook, *, site_count: int) -> str:
               str(d["coded"])] for d in sources["docs"]),
             ["---", "---", "---", "---", "---", "---:", "---:"])
         out.append("")
+
+    who = summary["who_coded"]
+    out += ["## Who coded", "",
+            ("The site's codable passages by who decided their codes: reviewers' decisions "
+             "override the machine's."), ""]
+    out += markdown_table(
+        ["coded by", "passages"],
+        [["machine (not reviewed)", str(who["passages"][MACHINE])],
+         ["reviewers, agreeing with the machine", str(who["passages"]["agrees"])],
+         ["reviewers, changing the machine's codes", str(who["passages"]["changed"])],
+         ["machine (reviewers disagree with each other)", str(who["passages"]["conflict"])]],
+        ["---", "---:"])
+    out.append("")
+    if who["reviewers"]:
+        out += ["Reviewers: " + ", ".join(markdown_text(r) for r in who["reviewers"]) + ".", ""]
 
     out += ["## Code profile", "",
             (f"Share = passages carrying the code ÷ the site's {counts['codable']} codable "
@@ -865,7 +930,8 @@ def site_markdown(summary: dict, codebook: Codebook, *, site_count: int) -> str:
     out += ["## Quotes by code", "",
             ("Codes carried by enough of this site's passages to be salient; quotes chosen "
             "for confidence (coder score) and diversity (one per document, different voices "
-            "preferred). Offsets are character positions in `outputs/text/<doc_id>.txt`."), ""]
+            "preferred). Offsets are character positions in `outputs/text/<doc_id>.txt`; each "
+            "reference ends with who coded the passage."), ""]
     if not summary["quotes"]:
         out += ["No code is salient here.", ""]
     profile = {p["code"]: p for p in summary["code_profile"]}
@@ -915,9 +981,10 @@ def index_markdown(summaries: dict[str, dict], codebook: Codebook,
 
 
 def cell_quote_text(quote: dict, texts: dict[str, str], passage: dict) -> str:
-    """`“… text …” (HBS-INT-01:3fa2b9c1d0 [123–456], commissioner, p. 2)`: the quoted
-    characters are exactly the document's text at [start–end]; an ellipsis stands for
-    passage text left out before or after them."""
+    """`“… text …” (HBS-INT-01:3fa2b9c1d0 [123–456], commissioner, p. 2, machine)`: the
+    quoted characters are exactly the document's text at [start–end]; an ellipsis stands
+    for passage text left out before or after them; the last part says who coded it
+    (`reviewed by alice` when a reviewer's decision gave the codes)."""
     text = texts[quote["doc_id"]]
     before = f"{ELLIPSIS} " if text[passage["start"]:quote["start"]].strip() else ""
     after = f" {ELLIPSIS}" if text[quote["end"]:passage["end"]].strip() else ""
@@ -925,6 +992,7 @@ def cell_quote_text(quote: dict, texts: dict[str, str], passage: dict) -> str:
              voice(quote["actor"], quote["speaker_role"])]
     if quote["page"] is not None:
         where.append(f"p. {quote['page']}")
+    where.append(coded_by_text(quote))
     return f"“{before}{quote['text']}{after}” ({', '.join(where)})"
 
 
@@ -1010,11 +1078,20 @@ def framework_tables(passages: pd.DataFrame, texts: dict[str, str], codebook: Co
     return pd.DataFrame(site_rows), pd.DataFrame(doc_rows)
 
 
-def _excel_safe(value: Any) -> Any:
-    """Characters Excel cannot store (control characters) shown as U+FFFD."""
+def spreadsheet_cell(value: Any) -> Any:
+    """A matrix cell as both matrix files hold it, so they stay cell-for-cell equal.
+
+    Sites, titles and quotes come from documents, and a spreadsheet runs a cell that opens
+    with `=`, `+`, `-`, `@`, a tab or a carriage return as a formula when it opens the CSV
+    (CSV formula injection). Such text gets a leading apostrophe, the spreadsheet
+    convention for "this is text", and stays visibly the document's text after it.
+    Control characters Excel cannot store are shown as U+FFFD."""
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value) if isinstance(value, str) else value
+    if not isinstance(value, str):
+        return value
+    value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    return "'" + value if value.startswith(FORMULA_OPENERS) else value
 
 
 def _text_colour(hex_colour: str) -> str:
@@ -1024,17 +1101,19 @@ def _text_colour(hex_colour: str) -> str:
 
 def _fill_sheet(sheet, table: pd.DataFrame, codebook: Codebook, *,
                 widths: dict[str, float], code_width: float) -> None:
-    """Header bold (code columns in their code colour), text wrapped and top-aligned,
-    header row and first column frozen, widths set, row heights estimated (Excel does not
-    grow rows for wrapped text written by other programs)."""
+    """Cells as `spreadsheet_cell` makes them, every text cell typed as text (never a
+    formula or an error value such as `#N/A`); header bold (code columns in their code
+    colour), text wrapped and top-aligned, header row and first column frozen, widths set,
+    row heights estimated (Excel does not grow rows for wrapped text written by other
+    programs)."""
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
     headers = {code_header(codebook, c): c for c in codebook.ids}
     wrap = Alignment(wrap_text=True, vertical="top")
-    sheet.append(list(table.columns))
+    sheet.append([spreadsheet_cell(name) for name in table.columns])
     for row in table.itertuples(index=False):
-        sheet.append([_excel_safe(v) for v in row])
+        sheet.append([spreadsheet_cell(v) for v in row])
     column_widths = []
     for number, name in enumerate(table.columns, start=1):
         width = code_width if name in headers else widths.get(name, 14)
@@ -1048,11 +1127,13 @@ def _fill_sheet(sheet, table: pd.DataFrame, codebook: Codebook, *,
             header.font = Font(bold=True, color=_text_colour("#" + colour))
         else:
             header.font = Font(bold=True)
+    for row in sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
     for row in sheet.iter_rows(min_row=2):
         lines = 1
         for cell, width in zip(row, column_widths):
-            if cell.data_type == "f":  # text opening with '=' is text, not a formula
-                cell.data_type = "s"
             cell.alignment = wrap
             text = "" if cell.value is None else str(cell.value)
             chars = max(int(width * 1.1), 1)
@@ -1077,6 +1158,14 @@ def write_matrix_xlsx(sites: pd.DataFrame, documents: pd.DataFrame, codebook: Co
                         "title": 36, "passages": 9, "codable passages": 10})
     with atomic_open(path, "wb") as handle:
         book.save(handle)
+
+
+def write_matrix_csv(sites: pd.DataFrame, path: str | Path) -> None:
+    """The `sites` sheet as CSV, header and cells as `spreadsheet_cell` makes them (text a
+    spreadsheet would run as a formula gets a leading apostrophe), so it equals the xlsx."""
+    with atomic_open(path) as handle:
+        sites.rename(columns=spreadsheet_cell).map(spreadsheet_cell).to_csv(
+            handle, index=False, lineterminator="\n")
 
 
 # ---------------------------------------------------------------------------------------
@@ -1127,11 +1216,12 @@ def write_framework_matrix(coded_csv: str | Path, codebook_path: str | Path,
                            xlsx_path: str | Path, csv_path: str | Path, *,
                            settings: SummarySettings = SummarySettings()) -> tuple[int, int]:
     """framework_matrix.xlsx (sheets `sites` and `documents`) and framework_matrix.csv (the
-    `sites` sheet, same columns and cell text); returns (sites, documents)."""
+    `sites` sheet, same columns and cell text); returns (sites, documents). Cell text that
+    opens with =, +, -, @, a tab or a carriage return gets a leading apostrophe in both
+    files (CSV formula injection; see `spreadsheet_cell`)."""
     passages, texts, codebook, documents = load_inputs(coded_csv, codebook_path, corpus_dir,
                                                        text_files)
     sites, docs = framework_tables(passages, texts, codebook, documents, settings=settings)
     write_matrix_xlsx(sites, docs, codebook, xlsx_path)
-    with atomic_open(csv_path) as handle:
-        sites.map(_excel_safe).to_csv(handle, index=False, lineterminator="\n")
+    write_matrix_csv(sites, csv_path)
     return len(sites), len(docs)

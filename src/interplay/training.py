@@ -189,8 +189,8 @@ def training_log(report: dict) -> list[str]:
     """The train job's log: what it learnt from and how well, before and after review."""
     cv = report["cross_validation"]
     lines = [f"trained on {report['training']['passages']} annotated passages",
-             f"cross-validated macro-F1 {cv['macro_f1']:.3f}, micro-F1 {cv['micro_f1']:.3f}, "
-             f"mean kappa {cv['mean_kappa']:.3f}"]
+             (f"cross-validated macro-F1 {cv['macro_f1']:.3f}, micro-F1 {cv['micro_f1']:.3f}, "
+              f"mean kappa {cv['mean_kappa']:.3f}")]
     learning = report["learning_from_review"]
     if learning["reviewed_passages"]:
         before = learning["before"]
