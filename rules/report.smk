@@ -34,6 +34,8 @@ rule report:
         texts=per_document(f"{OUT}/text/{{doc_id}}.txt"),
         charts=[f"{OUT}/charts/{name}" for name in CHART_FILES],
         sites=SITE_SUMMARIES,
+        agreement=f"{OUT}/agreement.csv",
+        decisions=f"{OUT}/review_decisions.csv",
     output:
         index=f"{OUT}/report/index.html",
         assets=[f"{OUT}/report/assets/{name}" for name in ASSET_FILES],
@@ -47,5 +49,6 @@ rule report:
         lines = build_report(f"{OUT}/report", coded_csv=input.coded,
                              codebook_path=input.codebook, metadata_csv=input.metadata,
                              coded_files=input.coded_docs, text_files=input.texts,
-                             chart_files=input.charts, site_files=input.sites)
+                             chart_files=input.charts, site_files=input.sites,
+                             agreement_csv=input.agreement, decisions_csv=input.decisions)
         write_log(log[0], lines)

@@ -6,11 +6,16 @@ when the outputs folder is moved or zipped and sent to a co-investigator.
 
 - `index.html`: the charts, a section per site (with the site summary from
   `outputs/sites/<site>.json` when there is one: narrative, code profile, quotes), the
-  documents by site, the codebook with counts, and the list of coded passages with
-  filters by code, orientation, site, actor and minimum score (`assets/report.js`);
+  documents by site, the codebook with counts, the review and agreement figures
+  (`outputs/review_decisions.csv`, `outputs/agreement.csv`), and the list of coded or
+  reviewed passages with filters by code, orientation, site, actor, review state and
+  minimum score (`assets/report.js`);
 - `docs/<doc_id>.html`: a document's whole text, its passages as blocks with
   `id=<passage_id>`, coded ones carrying code chips, scores and highlighted evidence;
   quotes and passage list items link to `docs/<doc_id>.html#<passage_id>`.
+
+Every coded or reviewed passage says who gave its codes (the machine, or the reviewers),
+its review status, the machine's codes when review changed them, and reviewers' comments.
 
 Pages come from Jinja2 templates with autoescaping on: document text reaches the HTML
 only through template variables, run by run (`interplay.highlight`), never by string
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import re
 from collections import Counter
@@ -33,10 +39,12 @@ from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from interplay.agreement import AGREEMENT_COLUMNS
 from interplay.charts import CHART_TITLES
 from interplay.codebook import ORIENTATIONS, Codebook, load_codebook
 from interplay.fileio import atomic_open, read_json, write_text
 from interplay.passage_table import CodedPassage, read_coded_passages
+from interplay.review import DECISION_COLUMNS
 
 if TYPE_CHECKING:
     from interplay.highlight import Run
@@ -45,6 +53,16 @@ STATIC_ASSETS = ("report.css", "report.js")  # copied as they are
 ASSET_FILES = ("codes.css", *STATIC_ASSETS)  # everything under report/assets/ but charts
 ORIENTATION_LABELS = {"competition": "Competition", "cooperation": "Cooperation",
                       "interplay": "Interplay", "context": "Context"}
+REVIEW_STATUS_LABELS = {"agrees": "review agrees with machine", "changed": "changed by review",
+                        "conflict": "reviewers disagree: machine codes kept"}
+# The review filter's choices: value -> label ("" shows every passage in the list).
+REVIEW_FILTERS = {"": "all", "machine": "machine-coded only", "reviewed": "reviewed",
+                  "disagreement": "disagreements", "conflict": "conflicts"}
+APPLIED = "applied"  # review_decisions.csv status; any other means not applied
+DECISION_STATUS_LABELS = {"conflict": "in conflict (reviewers disagree)",
+                          "orphaned": "orphaned (the passage no longer exists)",
+                          "invalid": "invalid (bad decision or unknown code)",
+                          "unreadable": "in sheets that could not be read"}
 
 
 def slug(value: str) -> str:
@@ -98,6 +116,8 @@ class ReportInputs:
     evidence: dict[str, dict]  # passage_id -> {code: {"rules": [...], "terms": [...]}}
     charts: list[Path] = field(default_factory=list)
     site_summaries: dict[str, dict] = field(default_factory=dict)  # site -> sites/<site>.json
+    agreement: list[dict[str, str]] = field(default_factory=list)  # agreement.csv rows
+    decisions: list[dict[str, str]] = field(default_factory=list)  # review_decisions.csv rows
 
 
 @dataclass(frozen=True)
@@ -126,6 +146,33 @@ class PassageView:
     def ranked_scores(self) -> list[tuple[str, float]]:
         return sorted(self.passage.scores.items(), key=lambda item: (-item[1], item[0]))
 
+    @property
+    def listed(self) -> bool:
+        """In the index's passage list: coded, or reviewed (a reviewer may remove every code)."""
+        return bool(self.passage.codes or self.passage.review_status)
+
+    @property
+    def coded_by_label(self) -> str:
+        """Who gave the passage its codes; empty for a passage nobody coded."""
+        if self.passage.reviewers:
+            return "reviewed by " + "; ".join(self.passage.reviewers)
+        return "machine" if self.listed else ""
+
+    @property
+    def machine_codes_differ(self) -> bool:
+        """Review changed the codes (an old coded_passages.csv has no machine_codes, and
+        nothing was reviewed, so it never differs)."""
+        return bool(self.passage.review_status) and (
+            set(self.passage.machine_codes) != set(self.passage.codes))
+
+    @property
+    def review_filters(self) -> list[str]:
+        """The review filter's values this passage matches (REVIEW_FILTERS)."""
+        if not self.passage.review_status:
+            return ["machine"]
+        return ["reviewed", *(["disagreement"] if self.passage.disagrees_with_machine else []),
+                *(["conflict"] if self.passage.review_status == "conflict" else [])]
+
 
 def read_documents(metadata_csv: str | os.PathLike) -> dict[str, DocumentInfo]:
     """metadata.csv rows by doc_id (title, site, kind, actor, date)."""
@@ -137,13 +184,26 @@ def read_documents(metadata_csv: str | os.PathLike) -> dict[str, DocumentInfo]:
             for row in csv.DictReader(handle) if row.get("doc_id")}
 
 
+def read_table(path: str | os.PathLike | None, columns: Sequence[str]) -> list[dict[str, str]]:
+    """A CSV's rows with every expected column present (empty when absent), so the
+    templates never meet a missing key; no path means no rows."""
+    if path is None:
+        return []
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return [{column: (row.get(column) or "").strip() for column in columns}
+                for row in csv.DictReader(handle)]
+
+
 def load_inputs(*, coded_csv: str | os.PathLike, codebook_path: str | os.PathLike,
                 metadata_csv: str | os.PathLike, coded_files: Iterable[str | os.PathLike],
                 text_files: Iterable[str | os.PathLike],
                 chart_files: Iterable[str | os.PathLike] = (),
-                site_files: Iterable[str | os.PathLike] = ()) -> ReportInputs:
+                site_files: Iterable[str | os.PathLike] = (),
+                agreement_csv: str | os.PathLike | None = None,
+                decisions_csv: str | os.PathLike | None = None) -> ReportInputs:
     """Read the pipeline's outputs. Site summaries are optional: without them each site
-    section shows its counts only."""
+    section shows its counts only; without the review files the report says nothing was
+    reviewed."""
     passages = read_coded_passages(coded_csv)
     listed = read_documents(metadata_csv)
     texts = {}
@@ -172,7 +232,9 @@ def load_inputs(*, coded_csv: str | os.PathLike, codebook_path: str | os.PathLik
         summaries[summary.get("site") or Path(path).stem] = summary
     return ReportInputs(passages=passages, codebook=load_codebook(codebook_path),
                         documents=documents, texts=texts, evidence=evidence,
-                        charts=[Path(p) for p in chart_files], site_summaries=summaries)
+                        charts=[Path(p) for p in chart_files], site_summaries=summaries,
+                        agreement=read_table(agreement_csv, AGREEMENT_COLUMNS),
+                        decisions=read_table(decisions_csv, DECISION_COLUMNS))
 
 
 def _environment() -> Environment:
@@ -180,12 +242,24 @@ def _environment() -> Environment:
                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                               keep_trailing_newline=True)
     environment.filters.update(code_class=code_class, slug=slug, percent=_percent,
-                               score=lambda value: f"{float(value):.2f}")
+                               score=lambda value: f"{float(value):.2f}", statistic=statistic)
     return environment
 
 
 def _percent(value: float | None) -> str:
     return "" if value is None else f"{float(value):.0%}"
+
+
+def statistic(value: str, *, as_percent: bool = False) -> str:
+    """An agreement.csv cell for reading: '–' where the measure is undefined (empty, or
+    not a number: kappa and alpha have no value when a coder never varies)."""
+    try:
+        number = float(value)
+    except ValueError:
+        return "–"
+    if math.isnan(number):
+        return "–"
+    return f"{number:.0%}" if as_percent else f"{number:.2f}"
 
 
 def _passage_views(inputs: ReportInputs) -> list[PassageView]:
@@ -275,6 +349,30 @@ def _chart_views(charts: Sequence[Path]) -> list[dict]:
             for name in ordered]
 
 
+def _review_view(inputs: ReportInputs, views: Sequence[PassageView]) -> dict:
+    """The index's review section: how many passages review touched, agreement (each
+    comparison's pooled row first), and the decisions the pipeline could not apply, linked
+    when the passage is still in the report."""
+    statuses = Counter(v.passage.review_status for v in views if v.passage.review_status)
+    known = {v.passage.passage_id: v for v in views}
+    not_applied = []
+    for decision in inputs.decisions:
+        if decision["status"] != APPLIED:
+            view = known.get(decision["passage_id"])
+            not_applied.append({**decision, "href": view.href if view else None})
+    comparisons: dict[str, int] = {}
+    for row in inputs.agreement:
+        comparisons.setdefault(row["comparison"], len(comparisons))
+    agreement = sorted(inputs.agreement,
+                       key=lambda row: (comparisons[row["comparison"]], row["code"] != "all"))
+    return {"reviewed": sum(statuses.values()), "statuses": statuses,
+            "decisions": len(inputs.decisions),
+            "applied": sum(1 for d in inputs.decisions if d["status"] == APPLIED),
+            "not_applied_counts": Counter(d["status"] for d in not_applied),
+            "status_labels": DECISION_STATUS_LABELS, "agreement": agreement,
+            "not_applied": not_applied}
+
+
 def render_report(inputs: ReportInputs) -> dict[str, str | bytes]:
     """Every file of the report, by path relative to the report folder."""
     environment = _environment()
@@ -286,15 +384,18 @@ def render_report(inputs: ReportInputs) -> dict[str, str | bytes]:
     for view in views:
         per_document.setdefault(view.passage.doc_id, []).append(view)
     coded = [v for v in views if v.passage.codes]
-    common = {"codes": codes, "labels": labels, "orientation_labels": ORIENTATION_LABELS}
+    listed = [v for v in views if v.listed]
+    common = {"codes": codes, "labels": labels, "orientation_labels": ORIENTATION_LABELS,
+              "review_labels": REVIEW_STATUS_LABELS}
     files: dict[str, str | bytes] = {
         "index.html": environment.get_template("index.html").render(
-            root="", **common, sites=_site_views(inputs, views), coded=coded,
+            root="", **common, sites=_site_views(inputs, views), listed=listed,
             documents=documents, per_document=per_document, charts=_chart_views(inputs.charts),
             orientations=[o for o in ORIENTATIONS
-                          if any(v.passage.orientation == o for v in coded)],
-            filter_sites=sorted({v.passage.site for v in coded}),
-            filter_actors=sorted({v.passage.actor for v in coded}),
+                          if any(v.passage.orientation == o for v in listed)],
+            filter_sites=sorted({v.passage.site for v in listed}),
+            filter_actors=sorted({v.passage.actor for v in listed}),
+            review_filters=REVIEW_FILTERS, review=_review_view(inputs, views),
             totals={"documents": len(documents), "passages": len(views),
                     "codable": sum(1 for v in views if v.passage.codable), "coded": len(coded)}),
         "assets/codes.css": environment.get_template("codes.css").render(codes=codes),
@@ -306,6 +407,7 @@ def render_report(inputs: ReportInputs) -> dict[str, str | bytes]:
             root="../", **common, document=document,
             blocks=_document_blocks(inputs.texts.get(document.doc_id, ""), in_document),
             passages=len(in_document), coded=sum(1 for v in in_document if v.passage.codes),
+            reviewed=sum(1 for v in in_document if v.passage.review_status),
             codes_here=[c for c in codes if any(c["id"] in v.passage.codes for v in in_document)])
     assets = resources.files("interplay") / "templates" / "assets"
     for name in STATIC_ASSETS:
@@ -334,18 +436,25 @@ def build_report(out_dir: str | os.PathLike, *, coded_csv: str | os.PathLike,
                  coded_files: Iterable[str | os.PathLike],
                  text_files: Iterable[str | os.PathLike],
                  chart_files: Iterable[str | os.PathLike] = (),
-                 site_files: Iterable[str | os.PathLike] = ()) -> list[str]:
+                 site_files: Iterable[str | os.PathLike] = (),
+                 agreement_csv: str | os.PathLike | None = None,
+                 decisions_csv: str | os.PathLike | None = None) -> list[str]:
     """The Snakemake rule's entry point: read the outputs, write the report; returns the
     lines for the rule's log (what was written, and quotes that could not be linked)."""
     inputs = load_inputs(coded_csv=coded_csv, codebook_path=codebook_path,
                          metadata_csv=metadata_csv, coded_files=coded_files,
-                         text_files=text_files, chart_files=chart_files, site_files=site_files)
+                         text_files=text_files, chart_files=chart_files, site_files=site_files,
+                         agreement_csv=agreement_csv, decisions_csv=decisions_csv)
     written = write_report(inputs, out_dir)
     coded = sum(1 for p in inputs.passages if p.codes)
     lines = [f"{len(written)} files written to {out_dir}",
              (f"{coded} coded passages of {len(inputs.passages)}, "
               f"{len(inputs.documents)} document pages, {len(inputs.charts)} chart files, "
-              f"{len(inputs.site_summaries)} site summaries")]
+              f"{len(inputs.site_summaries)} site summaries"),
+             (f"{sum(1 for p in inputs.passages if p.review_status)} reviewed passages, "
+              f"{len(inputs.decisions)} review decisions "
+              f"({sum(1 for d in inputs.decisions if d['status'] != APPLIED)} not applied), "
+              f"{len(inputs.agreement)} agreement rows")]
     lines += [f"warning: {problem}" for problem in unlinked_quotes(inputs)]
     return lines
 

@@ -1,7 +1,8 @@
 // interplay review report: filters for the coded passage list (index.html).
 // Plain JavaScript, no libraries: the report opens from disk without a network.
-// Every list item carries its codes, orientation, site, actor and the scores of its
-// codes as data attributes; filtering toggles `hidden`. A link such as
+// Every list item carries its codes, orientation, site, actor, review states (the review
+// filter's values it matches: machine | reviewed, disagreement, conflict) and the scores
+// of its codes as data attributes; filtering toggles `hidden`. A link such as
 // index.html#passages?code=competition.tendering&site=harbourside presets the filters.
 (function () {
   "use strict";
@@ -24,7 +25,8 @@
     return {
       element: element,
       values: {code: codes, orientation: [element.dataset.orientation],
-               site: [element.dataset.site], actor: [element.dataset.actor]},
+               site: [element.dataset.site], actor: [element.dataset.actor],
+               review: (element.dataset.review || "").split(" ").filter(Boolean)},
       scores: scores,
       best: best,
       text: (textElement ? textElement.textContent : "").toLowerCase()
