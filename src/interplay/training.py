@@ -131,7 +131,8 @@ def train(codebook_path: str | Path, annotation_paths: list[str | Path], *,
     coder, Y, is_passage = _fit(codebook, annotations, reviewed, settings=settings, seed=seed)
     passages = annotations.annotations
     learning = {"reviewed_passages": len(reviewed),
-                "reviewers": sorted({d.reviewer for d in reviewed}),
+                "reviewers": sorted({d.reviewer for d in reviews.valid()
+                                     if d.passage_id in {r.passage_id for r in reviewed}}),
                 "warnings": review_warnings + overlap_warnings}
     if reviewed:
         before, _, _ = _fit(codebook, annotations, [], settings=settings, seed=seed)
