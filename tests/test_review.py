@@ -190,7 +190,10 @@ def test_updating_an_xlsx_sheet_only_appends(tmp_path, codebook):
     workbook.save(sheet)
     decided = raw_rows(sheet)
 
-    append_to_sheet(sheet, [row("D:3", machine_codes=LAW, text="A third passage.")], codebook)
+    decided_bytes = sheet.read_bytes()
+    backup = append_to_sheet(sheet, [row("D:3", machine_codes=LAW, text="A third passage.")],
+                             codebook)
+    assert backup.parent == sheet.parent / "backups" and backup.read_bytes() == decided_bytes
     header, rows = raw_rows(sheet)
     assert (header, rows[:2]) == (decided[0], decided[1])
     assert [values["passage_id"] for _, values in rows] == ["D:1", "D:2", "D:3"]
@@ -202,9 +205,12 @@ def test_updating_an_xlsx_sheet_only_appends(tmp_path, codebook):
 def test_updating_a_csv_sheet_keeps_every_existing_byte(tmp_path, codebook):
     sheet = write_sheet(tmp_path / "bob.csv", [row("D:1", "reject", comment="no, see p.2")])
     original = sheet.read_bytes()
-    append_to_sheet(sheet, [row("D:2", text="New passage, with a comma.")], codebook)
-    assert sheet.read_bytes().startswith(original)
-    assert [values["passage_id"] for _, values in raw_rows(sheet)[1]] == ["D:1", "D:2"]
+    backup = append_to_sheet(sheet, [row("D:2", text="New passage, with a comma.")], codebook)
+    assert sheet.read_bytes().startswith(original) and backup.read_bytes() == original
+    assert append_to_sheet(sheet, [row("D:3")], codebook) != backup  # one backup per update
+    assert len(list((tmp_path / "backups").iterdir())) == 2
+    assert [d.passage_id for d in read_review_sheets(tmp_path, codebook).decisions] == ["D:1"]
+    assert [values["passage_id"] for _, values in raw_rows(sheet)[1]] == ["D:1", "D:2", "D:3"]
 
 
 def test_a_sheet_open_in_excel_is_not_touched(tmp_path, codebook):

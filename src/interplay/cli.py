@@ -202,12 +202,13 @@ def cmd_review(args: argparse.Namespace) -> int:
     sheet = sheet_for(Path(args.reviews) if args.reviews else review_dir(settings),
                       args.reviewer, args.format)
     existed = sheet.exists()
-    added = update_review_sheet(sheet, coded, metrics, load_codebook(settings.codebook),
-                                uncertain=args.uncertain, confident=args.confident,
-                                seed=settings.random_seed)
+    added, backup = update_review_sheet(sheet, coded, metrics, load_codebook(settings.codebook),
+                                        uncertain=args.uncertain, confident=args.confident,
+                                        seed=settings.random_seed)
     summary = ", ".join(f"{count} {what}" for what, count in added.items())
-    console.print(f"{'Updated' if existed else 'Created'} {sheet}: added {summary}. Fill in "
-                  "decision (accept, reject or edit), codes and comment, then run "
+    kept = f" (the previous version is kept as {backup})" if backup else ""
+    console.print(f"{'Updated' if existed else 'Created'} {sheet}{kept}: added {summary}. "
+                  "Fill in decision (accept, reject or edit), codes and comment, then run "
                   "`interplay run` again.", markup=False, highlight=False)
     return 0
 

@@ -28,8 +28,9 @@ import shutil
 import tempfile
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from difflib import SequenceMatcher
 from pathlib import Path
 
@@ -419,32 +420,69 @@ def existing_passage_ids(path: Path) -> set[str]:
     return {values.get("passage_id", "") for _, values in rows}
 
 
-def append_to_sheet(path: Path, rows: list[dict[str, str]], codebook: Codebook) -> None:
-    """Create the sheet, or add rows below the existing ones; nothing already in it changes."""
+def append_to_sheet(path: Path, rows: list[dict[str, str]], codebook: Codebook) -> Path | None:
+    """Create the sheet, or add rows below the existing ones; nothing already in it changes.
+
+    An existing sheet is first copied to `backups/` beside it; the new version is written
+    to a temporary file and swapped in only once its old rows read back unchanged, so the
+    sheet is never rewritten in place. Returns the backup's path (None for a new sheet).
+    """
     lock = path.with_name(f"~${path.name}")
     if lock.exists():
         raise ReviewError(f"{path} is open in a spreadsheet program ({lock.name} exists): "
                           "save and close it first, then run the command again")
-    if path.suffix.lower() == ".csv":
-        _append_csv(path, rows)
-    else:
-        _append_xlsx(path, rows, codebook)
-
-
-def _append_csv(path: Path, rows: list[dict[str, str]]) -> None:
-    if path.exists():
-        header, _ = raw_rows(path)
-        content = path.read_bytes()
-        ends_cleanly = not content or content.endswith((b"\n", b"\r"))
-        with open(path, "a", encoding="utf-8", newline="") as handle:
-            if not ends_cleanly:
-                handle.write("\r\n")
-            csv.DictWriter(handle, fieldnames=header, extrasaction="ignore").writerows(rows)
-        return
+    backup = backup_sheet(path) if path.exists() else None
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "x", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=SHEET_COLUMNS)
-        writer.writeheader()
+    if path.suffix.lower() == ".csv":
+        _swap_in(path, lambda tmp: _write_csv(path, tmp, rows))
+    else:
+        _swap_in(path, lambda tmp: _write_xlsx(path, tmp, rows, codebook))
+    return backup
+
+
+def backup_sheet(path: Path) -> Path:
+    """A dated copy in `backups/` beside the sheet (never read as a sheet itself)."""
+    folder = path.parent / "backups"
+    folder.mkdir(exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+    target, number = folder / f"{path.stem}.{stamp}{path.suffix}", 1
+    while target.exists():
+        number += 1
+        target = folder / f"{path.stem}.{stamp}-{number}{path.suffix}"
+    shutil.copy2(path, target)
+    return target
+
+
+def _swap_in(path: Path, write: Callable[[Path], None]) -> None:
+    before = raw_rows(path) if path.exists() else None
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        if before is not None:
+            header, rows = raw_rows(tmp)
+            if header != before[0] or rows[:len(before[1])] != before[1]:
+                raise ReviewError(f"{path}: updating the sheet would change existing rows; "
+                                  "it was left as it was")
+            shutil.copymode(path, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_csv(path: Path, tmp: Path, rows: list[dict[str, str]]) -> None:
+    """The existing bytes, unchanged, then the new rows under the sheet's own header."""
+    content = path.read_bytes() if path.exists() else b""
+    header = raw_rows(path)[0] if content else list(SHEET_COLUMNS)
+    with open(tmp, "wb") as handle:
+        handle.write(content)
+        if content and not content.endswith((b"\n", b"\r")):
+            handle.write(b"\r\n")
+    with open(tmp, "a", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header, extrasaction="ignore")
+        if not content:
+            writer.writeheader()
         writer.writerows(rows)
 
 
@@ -456,18 +494,17 @@ def _text_cell(sheet, row: int, column: int, value: str):
     return cell
 
 
-def _append_xlsx(path: Path, rows: list[dict[str, str]], codebook: Codebook) -> None:
+def _write_xlsx(path: Path, tmp: Path, rows: list[dict[str, str]],
+                codebook: Codebook) -> None:
     from openpyxl import Workbook, load_workbook
     from openpyxl.styles import Alignment, Font
     from openpyxl.worksheet.datavalidation import DataValidation
 
     if path.exists():
-        before = raw_rows(path)
         workbook = load_workbook(path)
         sheet = workbook[SHEET_NAME] if SHEET_NAME in workbook.sheetnames else workbook.worksheets[0]
         header = [_cell(c.value).lower() for c in sheet[1]]
     else:
-        before = None
         workbook = Workbook()
         sheet = workbook.active
         sheet.title = SHEET_NAME
@@ -491,27 +528,13 @@ def _append_xlsx(path: Path, rows: list[dict[str, str]], codebook: Codebook) -> 
         codes.column_dimensions["A"].width = 36
         codes.column_dimensions["B"].width = 36
         codes.column_dimensions["C"].width = 100
-    path.parent.mkdir(parents=True, exist_ok=True)
     first = sheet.max_row + 1
     wrap = Alignment(wrap_text=True, vertical="top")
     for offset, values in enumerate(rows):
         for column, name in enumerate(header, start=1):
             if name in values:
                 _text_cell(sheet, first + offset, column, values[name]).alignment = wrap
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".xlsx")
-    os.close(fd)
-    try:
-        workbook.save(tmp)
-        if before is not None:
-            after_header, after_rows = raw_rows(Path(tmp))
-            if after_header != before[0] or after_rows[:len(before[1])] != before[1]:
-                raise ReviewError(f"{path}: updating the sheet would change existing rows; "
-                                  "it was left as it was")
-            shutil.copymode(path, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    workbook.save(tmp)
 
 
 def new_versions(passages: list[CodedPassage], sheet_rows: list[tuple[int, dict[str, str]]],
@@ -569,10 +592,11 @@ def sheet_for(review_dir: str | os.PathLike, reviewer: str, fmt: str | None) -> 
 
 def update_review_sheet(sheet: Path, coded_csv: str | os.PathLike,
                         metrics_json: str | os.PathLike, codebook: Codebook, *,
-                        uncertain: int, confident: int, seed: int) -> dict[str, int]:
+                        uncertain: int, confident: int, seed: int
+                        ) -> tuple[dict[str, int], Path | None]:
     """Append to the reviewer's sheet: new versions of passages it decided that have since
     changed, the most uncertain passages it does not hold yet, and a sample of confident
-    ones. Returns how many of each were added."""
+    ones. Returns how many of each were added, and the backup of the previous sheet."""
     from interplay.passage_table import read_coded_passages
 
     passages = read_coded_passages(coded_csv)
@@ -584,8 +608,7 @@ def update_review_sheet(sheet: Path, coded_csv: str | os.PathLike,
     selected = select_for_review(passages, thresholds, exclude=held, uncertain=uncertain,
                                  confident=confident, seed=seed)
     rows = [sheet_row(c, why, thresholds) for c, why in renewed + selected]
-    if rows:
-        append_to_sheet(sheet, rows, codebook)
+    backup = append_to_sheet(sheet, rows, codebook) if rows else None
     return {"new versions": len(renewed),
             "uncertain": sum(why.startswith("uncertain") for _, why in selected),
-            "confident": sum(why.startswith("confident") for _, why in selected)}
+            "confident": sum(why.startswith("confident") for _, why in selected)}, backup
