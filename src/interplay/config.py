@@ -20,6 +20,9 @@ class ExtractionSettings(BaseModel):
     # pypdfium2 is four to seven times faster; where its text differs is listed in
     # interplay.extract.pdfium_boxes.
     pdf_backend: Literal["pdfplumber", "pypdfium2"] = "pdfplumber"
+    # a file larger than this is refused before it is opened (a 200 MB "transcript" is
+    # almost always a wrong file, and reading it whole would blow the memory budget)
+    max_file_mb: float = Field(100, gt=0)
 
 
 class SegmentationSettings(BaseModel):

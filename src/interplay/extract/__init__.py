@@ -25,12 +25,19 @@ class ExtractedText:
     encoding: str = "utf-8"
 
 
-def extract_document(path: str | Path, *, pdf_backend: str = "pdfplumber") -> ExtractedText:
+def extract_document(path: str | Path, *, pdf_backend: str = "pdfplumber",
+                     max_file_mb: float = 100) -> ExtractedText:
     """Read one document; `pdf_backend` picks the PDF reader (see extract.pdf)."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise ExtractionError("empty file (0 bytes)", "check that the right file was added")
+    if size > max_file_mb * 1024 * 1024:
+        raise ExtractionError(
+            f"file is {size / 1024 / 1024:,.0f} MB, over the {max_file_mb:g} MB limit",
+            "check it is the right file; split it, or raise extraction.max_file_mb in "
+            "config/config.yaml")
     if suffix == ".pdf":
         pdf = extract_pdf(path, backend=pdf_backend)
         return ExtractedText(text=pdf.text, page_starts=pdf.page_starts, warnings=pdf.warnings)
@@ -53,12 +60,13 @@ def page_map(extracted: ExtractedText) -> list[dict[str, int]]:
 
 
 def extract_to_files(source: str | Path, text_path: str | Path, info_path: str | Path,
-                     *, doc_id: str, display_path: str, pdf_backend: str = "pdfplumber") -> dict:
+                     *, doc_id: str, display_path: str, pdf_backend: str = "pdfplumber",
+                     max_file_mb: float = 100) -> dict:
     """Write <doc_id>.txt and <doc_id>.json; a failure becomes a recorded problem."""
     info: dict = {"doc_id": doc_id, "path": display_path,
                   "format": Path(source).suffix.lower().lstrip(".")}
     try:
-        extracted = extract_document(source, pdf_backend=pdf_backend)
+        extracted = extract_document(source, pdf_backend=pdf_backend, max_file_mb=max_file_mb)
     except ExtractionError as error:
         extracted = ExtractedText(text="")
         info["problem"] = {"problem": error.problem, "hint": error.hint}
