@@ -16,6 +16,15 @@ INDEX = read_corpus(CORPUS)
 DOCS = INDEX.by_id()
 
 
+onstart:
+    # A codebook spaCy rejects stops the run before any job starts (and before any
+    # output is removed to be remade), with every problem named; checked here, in the
+    # main process only, rather than by every job.
+    from interplay.codebook import load_codebook
+
+    load_codebook(SETTINGS.codebook)
+
+
 include: "rules/common.smk"
 include: "rules/extract.smk"
 include: "rules/segment.smk"

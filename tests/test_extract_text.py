@@ -19,6 +19,19 @@ def test_utf8_bom_and_cp1252_are_detected_and_reported(tmp_path):
     assert windows.warnings == ["decoded as cp1252 (not valid UTF-8)"]
 
 
+def test_mixed_encodings_are_decoded_line_by_line_and_named(tmp_path):
+    path = tmp_path / "pasted.txt"
+    path.write_bytes("R1: The trust\u2019s view \u2013 fine.\n".encode() +
+                     "R2: We\u2019d paid \u00a3250k.\n".encode("cp1252") +
+                     "R1: Agreed \u2013 \u00e9lan.\n".encode())
+    decoded = extract_document(path)
+    assert decoded.text == ("R1: The trust\u2019s view \u2013 fine.\nR2: We\u2019d paid "
+                            "\u00a3250k.\nR1: Agreed \u2013 \u00e9lan.\n")
+    assert decoded.encoding == "utf-8+cp1252"
+    assert decoded.warnings == [("mixed encodings: line(s) 2 decoded as cp1252, the rest as "
+                                 "UTF-8; check those lines and re-save the file as UTF-8")]
+
+
 @pytest.mark.parametrize("content,message", [
     (b"", "empty file"),
     (b"   \n\n", "empty file"),

@@ -10,11 +10,19 @@ import sys
 from collections import deque
 from pathlib import Path
 
+import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from interplay.config import annotation_dir, check_locations, load_settings, review_dir
-from interplay.errors import InterplayError
+from interplay.codebook import load_codebook
+from interplay.config import (
+    annotation_dir,
+    check_locations,
+    load_settings,
+    review_dir,
+    settings_from_mapping,
+)
+from interplay.errors import ConfigError, InterplayError
 from interplay.metadata import read_corpus
 
 console = Console(stderr=True, soft_wrap=True)
@@ -31,13 +39,39 @@ def find_project_root() -> Path:
 
 
 def _project_settings(root: Path, corpus: str | None = None, outputs: str | None = None,
-                      annotations: str | None = None):
-    settings = load_settings(root / "config" / "config.yaml", corpus=corpus, outputs=outputs,
-                             annotations=annotations)
+                      annotations: str | None = None, config_file: str | None = None):
+    base = root / "config" / "config.yaml"
+    overrides = {"corpus": corpus, "outputs": outputs, "annotations": annotations}
+    if config_file:
+        data = _merged(_config_mapping(base), _config_mapping(Path(config_file)))
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        settings = settings_from_mapping(data, source=f"{base} merged with {config_file}")
+    else:
+        settings = load_settings(base, **overrides)
     resolve = {k: root / getattr(settings, k)
                for k in ("corpus", "outputs", "codebook", "annotations")
                if getattr(settings, k) is not None and not getattr(settings, k).is_absolute()}
+    pseudonymisation = settings.pseudonymisation
+    resolve["pseudonymisation"] = pseudonymisation.model_copy(update={
+        k: root / path for k in ("key", "names")
+        if (path := getattr(pseudonymisation, k)) is not None and not path.is_absolute()})
     return settings.model_copy(update=resolve)
+
+
+def _config_mapping(path: Path) -> dict:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+
+
+def _merged(base: dict, extra: dict) -> dict:
+    """`extra` over `base`, section by section, as Snakemake merges a --configfile."""
+    return {**base, **{key: _merged(base[key], value)
+                       if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+                       for key, value in extra.items()}}
 
 
 def _snakemake_command(root: Path, args: argparse.Namespace) -> list[str]:
@@ -46,6 +80,8 @@ def _snakemake_command(root: Path, args: argparse.Namespace) -> list[str]:
                "--keep-going"]
     overrides = [f"{key}={Path(value).resolve()}" for key in ("corpus", "outputs", "annotations")
                  if (value := getattr(args, key))]
+    if args.config:
+        command += ["--configfile", str(Path(args.config).resolve())]
     if overrides:
         command += ["--config", *overrides]
     if args.dry_run:
@@ -55,8 +91,12 @@ def _snakemake_command(root: Path, args: argparse.Namespace) -> list[str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     root = find_project_root()
-    settings = _project_settings(root, args.corpus, args.outputs, args.annotations)
+    settings = _project_settings(root, args.corpus, args.outputs, args.annotations, args.config)
     check_locations(settings)
+    # Faults that make the whole input ambiguous stop here, every problem named, before
+    # Snakemake plans (or removes) anything.
+    read_corpus(settings.corpus)
+    load_codebook(settings.codebook)
     settings.outputs.mkdir(parents=True, exist_ok=True)
     log_path = settings.outputs / "logs" / "snakemake.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -220,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--corpus", help="corpus directory (default: from config/config.yaml)")
     run.add_argument("--outputs", help="outputs directory (default: from config/config.yaml)")
     run.add_argument("--annotations", help="folder of annotation CSVs (default: CORPUS/annotations)")
+    run.add_argument("--config", metavar="FILE",
+                     help="settings merged over config/config.yaml (e.g. pseudonymisation); "
+                          "paths in it are relative to the repository root")
     run.add_argument("--cores", default="all", help="cores to use (default: all)")
     run.add_argument("--dry-run", action="store_true", help="show what would run")
     run.set_defaults(handler=cmd_run)

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from interplay.errors import ConfigError
 
@@ -47,6 +47,24 @@ class CodingSettings(BaseModel):
     use_codebook_examples: bool = True
 
 
+class PseudonymisationSettings(BaseModel):
+    """Personal data replaced by stable pseudonyms at extraction (see interplay.pseudonymise)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    key: Path | None = None  # the key file: secret and pseudonym -> original; never exported
+    names: Path | None = None  # CSV name,kind of people and organisations to pseudonymise
+
+    @model_validator(mode="after")
+    def _key_when_enabled(self) -> PseudonymisationSettings:
+        if self.enabled and self.key is None:
+            raise ValueError("pseudonymisation.key is required when pseudonymisation is "
+                             "enabled: the path of the key file, outside the outputs and "
+                             "corpus directories")
+        return self
+
+
 class Settings(BaseModel):
     """Everything config/config.yaml may hold; unknown keys are refused, not ignored."""
 
@@ -60,6 +78,7 @@ class Settings(BaseModel):
     extraction: ExtractionSettings = ExtractionSettings()
     segmentation: SegmentationSettings = SegmentationSettings()
     coding: CodingSettings = CodingSettings()
+    pseudonymisation: PseudonymisationSettings = PseudonymisationSettings()
     random_seed: int = 13
 
 
@@ -102,3 +121,25 @@ def check_locations(settings: Settings) -> None:
         raise ConfigError(
             f"outputs directory '{settings.outputs}' and corpus directory '{settings.corpus}' "
             "overlap: choose an outputs directory outside the corpus")
+    if settings.pseudonymisation.enabled:
+        _check_pseudonymisation_files(settings.pseudonymisation, corpus, outputs)
+
+
+def _check_pseudonymisation_files(pseudonymisation: PseudonymisationSettings, corpus: Path,
+                                  outputs: Path) -> None:
+    """The key re-identifies everyone: it must not sit where outputs are shared from, nor in
+    the corpus, which the pipeline never writes; the names list is personal data too."""
+    key = pseudonymisation.key.resolve()
+    for folder, what in ((outputs, "outputs"), (corpus, "corpus")):
+        if key.is_relative_to(folder):
+            raise ConfigError(
+                f"pseudonymisation.key '{pseudonymisation.key}' is inside the {what} directory "
+                f"'{folder}': keep the key file outside both the outputs (which are shared) "
+                "and the corpus (which the pipeline never writes), e.g. in a private folder")
+    if key.is_dir():
+        raise ConfigError(f"pseudonymisation.key '{pseudonymisation.key}' is a directory: "
+                          "give the path of a file (created on the first run)")
+    names = pseudonymisation.names
+    if names is not None and names.resolve().is_relative_to(outputs):
+        raise ConfigError(f"pseudonymisation.names '{names}' is inside the outputs directory "
+                          f"'{outputs}': keep the list of names beside the key file")

@@ -7,14 +7,19 @@ recorded in the JSON, so the rest of the corpus carries on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from interplay.errors import ExtractionError
 from interplay.extract.docx import extract_docx
 from interplay.extract.pdf import extract_pdf
 from interplay.extract.plaintext import extract_plaintext
 from interplay.fileio import write_json, write_text
+
+if TYPE_CHECKING:
+    from interplay.pseudonymise import Rewrite
 
 
 @dataclass
@@ -44,10 +49,9 @@ def extract_document(path: str | Path, *, pdf_backend: str = "pdfplumber",
     if suffix == ".docx":
         return ExtractedText(text=extract_docx(path))
     if suffix == ".txt":
-        text, encoding = extract_plaintext(path)
-        warnings = [] if encoding == "utf-8" else [
-            f"decoded as {encoding}" + (" (not valid UTF-8)" if encoding == "cp1252" else "")]
-        return ExtractedText(text=text, warnings=warnings, encoding=encoding)
+        decoded = extract_plaintext(path)
+        return ExtractedText(text=decoded.text, encoding=decoded.encoding,
+                             warnings=[decoded.warning] if decoded.warning else [])
     raise ExtractionError(f"unsupported file type '{suffix}'",
                           "convert it to PDF, DOCX or plain text (.txt)")
 
@@ -61,8 +65,12 @@ def page_map(extracted: ExtractedText) -> list[dict[str, int]]:
 
 def extract_to_files(source: str | Path, text_path: str | Path, info_path: str | Path,
                      *, doc_id: str, display_path: str, pdf_backend: str = "pdfplumber",
-                     max_file_mb: float = 100) -> dict:
-    """Write <doc_id>.txt and <doc_id>.json; a failure becomes a recorded problem."""
+                     max_file_mb: float = 100,
+                     pseudonymise: Callable[[str, str], Rewrite] | None = None) -> dict:
+    """Write <doc_id>.txt and <doc_id>.json; a failure becomes a recorded problem.
+
+    `pseudonymise(text, doc_id)` (see interplay.pseudonymise) rewrites the text before
+    anything is written, and the page map follows it, so no later stage sees the original."""
     info: dict = {"doc_id": doc_id, "path": display_path,
                   "format": Path(source).suffix.lower().lstrip(".")}
     try:
@@ -76,6 +84,11 @@ def extract_to_files(source: str | Path, text_path: str | Path, info_path: str |
                            "hint": "report this file to the interplay developers"}
     if info["format"] == "pdf":
         info["pdf_backend"] = pdf_backend  # which reader made the text (see extract.pdf)
+    if pseudonymise is not None:
+        rewrite = pseudonymise(extracted.text, doc_id)
+        extracted = replace(extracted, text=rewrite.text,
+                            page_starts=[rewrite.position(s) for s in extracted.page_starts])
+        info["pseudonymised_spans"] = len(rewrite.replacements)
     info.update(chars=len(extracted.text), encoding=extracted.encoding,
                 pages=page_map(extracted), warnings=extracted.warnings)
     write_text(text_path, extracted.text)
