@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import re
 import subprocess
 import sys
 from collections import deque
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -89,20 +91,31 @@ def _snakemake_command(root: Path, args: argparse.Namespace) -> list[str]:
     return command
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    root = find_project_root()
-    settings = _project_settings(root, args.corpus, args.outputs, args.annotations, args.config)
-    check_locations(settings)
-    # Faults that make the whole input ambiguous stop here, every problem named, before
-    # Snakemake plans (or removes) anything.
-    read_corpus(settings.corpus)
-    load_codebook(settings.codebook)
-    settings.outputs.mkdir(parents=True, exist_ok=True)
-    log_path = settings.outputs / "logs" / "snakemake.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    command = _snakemake_command(root, args)
+STALE_LOCK = "Directory cannot be locked"
+
+
+@contextmanager
+def outputs_lock(outputs: Path):
+    """Hold an exclusive lock on the outputs folder for the whole run. The kernel drops it
+    when the process ends, however it ends, so holding it proves that no other
+    `interplay run` is writing there, and that a Snakemake lock on them is stale."""
+    handle = open(outputs / ".interplay.lock", "w")  # noqa: SIM115 - held for the run
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise InterplayError(f"another interplay run is writing to {outputs}: wait for it "
+                             "to finish (or give this run other --outputs)") from None
+    try:
+        yield
+    finally:
+        handle.close()
+
+
+def _snakemake_with_progress(command: list[str], root: Path, log_path: Path
+                             ) -> tuple[int, deque[str]]:
     tail: deque[str] = deque(maxlen=40)
-    with open(log_path, "w", encoding="utf-8") as log, Progress(
+    with open(log_path, "a", encoding="utf-8") as log, Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TimeElapsedColumn(), console=console, transient=False) as progress:
         task = progress.add_task("planning", total=None)
@@ -119,6 +132,33 @@ def cmd_run(args: argparse.Namespace) -> int:
                 progress.update(task, description=match[1])
         code = process.wait()
         progress.update(task, description="done" if code == 0 else "failed")
+    return code, tail
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    root = find_project_root()
+    settings = _project_settings(root, args.corpus, args.outputs, args.annotations, args.config)
+    check_locations(settings)
+    # Faults that make the whole input ambiguous stop here, every problem named, before
+    # Snakemake plans (or removes) anything.
+    read_corpus(settings.corpus)
+    load_codebook(settings.codebook)
+    settings.outputs.mkdir(parents=True, exist_ok=True)
+    log_path = settings.outputs / "logs" / "snakemake.log"
+    command = _snakemake_command(root, args)
+    with outputs_lock(settings.outputs):
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path.write_text("", encoding="utf-8")
+        code, tail = _snakemake_with_progress(command, root, log_path)
+        if code != 0 and any(STALE_LOCK in line for line in tail):
+            # A run killed outright (power cut, kill -9) leaves Snakemake's lock behind;
+            # ours shows nobody else is running, so clear it and resume: incomplete
+            # outputs are remade (--rerun-incomplete), finished ones are kept.
+            console.print("An earlier run was interrupted: removing its stale lock and "
+                          "resuming.")
+            subprocess.run([*command, "--unlock"], cwd=root, check=False,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            code, tail = _snakemake_with_progress(command, root, log_path)
     if code != 0:
         console.print("\n".join(tail), markup=False, highlight=False)
         console.print(f"[red]interplay run failed[/red]; full log: {log_path}")
