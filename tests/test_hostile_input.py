@@ -91,7 +91,7 @@ def hostile_run(tmp_path_factory):
     return corpus, outputs
 
 
-EXPECTED = {  # doc_id or sheet -> (severity, what problems.csv says, words of the hint)
+EXPECTED = {  # doc_id -> (severity, what problems.csv says, words of its hint)
     "H-TRUNC": ("error", "unreadable PDF", "export or download it again"),
     "H-CORRUPT": ("error", "unreadable PDF", "export or download it again"),
     "H-LOCKED": ("error", "encrypted PDF", "unprotected copy"),
