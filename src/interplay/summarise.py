@@ -83,13 +83,13 @@ FORMULA_OPENERS = ("=", "+", "-", "@", "\t", "\r")  # see spreadsheet_cell
 class SummaryError(InterplayError):
     """The coded passages cannot be summarised as they are (missing columns, unknown codes)."""
 
-    code = "E005"
+    code = "E008"
 
 
 class QuoteOffsetError(InterplayError):
     """A quote is not the document's text at its offsets: it could not be traced back."""
 
-    code = "E006"
+    code = "E009"
 
 
 @dataclass(frozen=True)
