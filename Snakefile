@@ -46,5 +46,6 @@ rule all:
         f"{OUT}/project.qdpx",
         f"{OUT}/sites/index.md",
         f"{OUT}/framework_matrix.xlsx",
+        f"{OUT}/cooccurrence.csv",
         f"{OUT}/report/index.html",
         f"{OUT}/run_manifest.json",

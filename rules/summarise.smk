@@ -43,3 +43,20 @@ rule framework_matrix:
         sites, documents = write_framework_matrix(input.coded, input.codebook, str(CORPUS),
                                                   input.texts, output.xlsx, output.csv)
         write_log(log[0], [f"framework matrix: {sites} sites, {documents} documents"])
+
+
+rule cooccurrence:
+    input:
+        coded=f"{OUT}/coded_passages.csv",
+        codebook=str(SETTINGS.codebook),
+    output:
+        f"{OUT}/cooccurrence.csv",
+    log:
+        f"{OUT}/logs/cooccurrence.log",
+    run:
+        from interplay.codebook import load_codebook
+        from interplay.cooccurrence import write_cooccurrence
+        from interplay.fileio import write_log
+        rows = write_cooccurrence(input.coded, load_codebook(input.codebook), output[0])
+        pairs = [r for r in rows if r["site"] == "all" and r["passages_both"]]
+        write_log(log[0], [f"{len(pairs)} code pairs meet in at least one passage"])
