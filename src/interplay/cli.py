@@ -268,6 +268,53 @@ def cmd_import_qdpx(args: argparse.Namespace) -> int:
     return 0
 
 
+SIMILAR_COLUMNS = ("rank", "similarity", "passage_id", "doc_id", "site", "codes", "text")
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    import csv
+
+    from interplay.passage_table import read_coded_passages
+    from interplay.similarity import similar_passages
+
+    settings = _project_settings(find_project_root(), outputs=args.outputs)
+    coded = settings.outputs / "coded_passages.csv"
+    if not coded.is_file():
+        raise InterplayError(f"{coded} not found: run `interplay run` first, so there are "
+                             "coded passages to compare")
+    found = similar_passages(read_coded_passages(coded), args.passage_id, top=args.top,
+                             code=args.code, missing_code=args.missing_code)
+    rows = [{"rank": rank, "similarity": f"{score:.2f}", "passage_id": p.passage_id,
+             "doc_id": p.doc_id, "site": p.site, "codes": ";".join(p.codes), "text": p.text}
+            for rank, (score, p) in enumerate(found, start=1)]
+    if not rows:
+        console.print(f"No codable passages to compare with {args.passage_id} "
+                      "(after the code filters).", markup=False, highlight=False)
+    for row in rows:
+        text = " ".join(row["text"].split())
+        text = text if len(text) <= 100 else text[:99] + "…"
+        console.print(f"{row['rank']:>3}  {row['similarity']}  {row['passage_id']}  "
+                      f"[{row['site']}]  {row['codes'] or '-'}\n     {text}",
+                      markup=False, highlight=False)
+    if args.csv:
+        target = Path(args.csv)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=SIMILAR_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+        console.print(f"{len(rows)} similar passages written to {target}", markup=False,
+                      highlight=False)
+    return 0
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
+
+
 def cmd_review(args: argparse.Namespace) -> int:
     from interplay.codebook import load_codebook
     from interplay.review import sheet_for, update_review_sheet
@@ -290,6 +337,54 @@ def cmd_review(args: argparse.Namespace) -> int:
     console.print(f"{'Updated' if existed else 'Created'} {sheet}{kept}: added {summary}. "
                   "Fill in decision (accept, reject or edit), codes and comment, then run "
                   "`interplay run` again.", markup=False, highlight=False)
+    return 0
+
+
+def cmd_kwic(args: argparse.Namespace) -> int:
+    import csv
+
+    from rich.measure import Measurement
+    from rich.table import Table
+    from rich.text import Text
+
+    from interplay.concordance import find_occurrences
+    from interplay.passage_table import read_coded_passages
+
+    if args.width < 0:
+        raise InterplayError(f"--width must be 0 or more, not {args.width}")
+    settings = _project_settings(find_project_root(), outputs=args.outputs)
+    coded = settings.outputs / "coded_passages.csv"
+    if not coded.is_file():
+        raise InterplayError(f"{coded} not found: run `interplay run` first, so there are "
+                             "coded passages to search")
+    if args.code is not None and args.code not in load_codebook(settings.codebook).ids:
+        raise InterplayError(f"code '{args.code}' is not in the codebook {settings.codebook}")
+    hits = find_occurrences(read_coded_passages(coded), args.term, lemma=args.lemma,
+                            code=args.code, site=args.site, width=args.width)
+    table = Table(show_edge=False, pad_edge=False)
+    for name, justify in (("left", "right"), ("match", "left"), ("right", "left"),
+                          ("passage", "left"), ("doc", "left"), ("site", "left"),
+                          ("start", "right"), ("end", "right"), ("codes", "left")):
+        table.add_column(name, justify=justify)
+    for hit in hits:
+        table.add_row(Text(hit.left), Text(" ".join(hit.match.split()), style="bold"),
+                      Text(hit.right), Text(hit.passage_id), Text(hit.doc_id), Text(hit.site),
+                      str(hit.start), str(hit.end), Text(";".join(hit.codes)))
+    if hits:  # one line per hit, however narrow the terminal: a concordance is read by column
+        out = Console()
+        needed = Measurement.get(out, out.options.update_width(10_000), table).maximum
+        Console(width=max(out.width, needed)).print(table)
+    if args.csv:
+        with open(args.csv, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(("passage_id", "doc_id", "site", "start", "end", "left", "match",
+                             "right", "codes"))
+            writer.writerows((h.passage_id, h.doc_id, h.site, h.start, h.end, h.left, h.match,
+                              h.right, ";".join(h.codes)) for h in hits)
+    written = f"; written to {args.csv}" if args.csv else ""
+    console.print(f"{len(hits)} occurrence(s) of '{args.term}' in "
+                  f"{len({h.passage_id for h in hits})} passage(s){written}",
+                  markup=False, highlight=False)
     return 0
 
 
@@ -340,6 +435,29 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--outputs", help="outputs directory holding coded_passages.csv")
     review.add_argument("--reviews", help="folder of review sheets (default: CORPUS/reviews)")
     review.set_defaults(handler=cmd_review)
+    similar = commands.add_parser(
+        "similar", help="passages most like a given one (TF-IDF cosine similarity)")
+    similar.add_argument("passage_id", help="the passage to compare with (coded_passages.csv)")
+    similar.add_argument("--top", type=_positive_int, default=10,
+                         help="how many passages to show (default 10)")
+    similar.add_argument("--code", metavar="ID", help="only passages carrying this code")
+    similar.add_argument("--missing-code", metavar="ID",
+                         help="only passages NOT carrying this code (evidence it missed)")
+    similar.add_argument("--outputs", help="outputs directory holding coded_passages.csv")
+    similar.add_argument("--csv", metavar="FILE", help="also write the results to this CSV")
+    similar.set_defaults(handler=cmd_similar)
+    kwic = commands.add_parser(
+        "kwic", help="concordance: every occurrence of a word or phrase, in context")
+    kwic.add_argument("term", help="a word or phrase (case-insensitive, whole words)")
+    kwic.add_argument("--lemma", action="store_true",
+                      help="match on lemmas ('tender' also finds 'tendered', 'tenders')")
+    kwic.add_argument("--code", metavar="ID", help="only passages carrying this (final) code")
+    kwic.add_argument("--site", help="only passages from this site")
+    kwic.add_argument("--width", type=int, default=60,
+                      help="characters of context each side (default 60)")
+    kwic.add_argument("--outputs", help="outputs directory holding coded_passages.csv")
+    kwic.add_argument("--csv", metavar="FILE", help="also write the occurrences to this CSV")
+    kwic.set_defaults(handler=cmd_kwic)
     return parser
 
 

@@ -1,0 +1,121 @@
+"""`interplay similar`: passages most like a given one, by TF-IDF cosine similarity."""
+
+import csv
+
+import pytest
+from conftest import read_csv
+
+from interplay.cli import main
+from interplay.errors import InterplayError
+from interplay.passage_table import CodedPassage
+from interplay.similarity import similar_passages
+from interplay.training import CODED_COLUMNS
+
+CODES = ("collab", "compete")
+BASE = ("The trust and the federation agreed to share community nursing staff across the "
+        "two boroughs from April")
+TEXTS = {
+    "A:1": (BASE, ("collab",)),
+    "A:2": (BASE.replace("April", "June").replace("agreed", "decided"), ("collab",)),
+    "A:3": ("Providers bid against each other for the diabetes contract last year", ("compete",)),
+    "B:1": ("The federation and the trust share community staff in one borough", ()),
+    "B:2": ("Tender rounds set providers against each other on price", ("compete",)),
+    "B:3": ("Community nursing staff across boroughs were shared by agreement", ("compete",)),
+}
+
+
+def passage(passage_id: str, text: str, codes: tuple[str, ...], codable: bool = True):
+    return CodedPassage(
+        passage_id=passage_id, doc_id=passage_id.split(":")[0],
+        site="north" if passage_id.startswith("A") else "south", actor="provider",
+        kind="interview", speaker_role="", page="", start=0, end=len(text), text=text,
+        codes=codes, orientation="",
+        scores={c: (0.9 if c in codes else 0.1) for c in CODES} if codable else {})
+
+
+@pytest.fixture
+def passages():
+    return [passage(pid, text, codes) for pid, (text, codes) in TEXTS.items()]
+
+
+def test_near_duplicate_first_and_itself_never(passages):
+    found = similar_passages(passages, "A:1", top=10, code=None, missing_code=None)
+    ids = [p.passage_id for _, p in found]
+    assert "A:1" not in ids
+    assert ids[0] == "A:2"
+    assert found[0][0] > 0.5
+    scores = [s for s, _ in found]
+    assert scores == sorted(scores, reverse=True)
+    assert len(similar_passages(passages, "A:1", top=2, code=None, missing_code=None)) == 2
+
+
+def test_only_codable_candidates_and_ties_by_id(passages):
+    passages.append(passage("C:1", BASE, ("collab",), codable=False))
+    passages += [passage("Z:2", "alpha beta", ()), passage("Z:1", "alpha beta", ())]
+    ids = [p.passage_id for _, p in similar_passages(passages, "A:1", top=10, code=None,
+                                                     missing_code=None)]
+    assert "C:1" not in ids
+    assert ids.index("Z:1") + 1 == ids.index("Z:2")
+    # an uncodable passage may still be the one compared with
+    assert similar_passages(passages, "C:1", top=1, code=None, missing_code=None)[0][1] \
+        .passage_id == "A:1"
+
+
+def test_code_filters(passages):
+    with_code = similar_passages(passages, "A:1", top=10, code="compete", missing_code=None)
+    assert {p.passage_id for _, p in with_code} == {"A:3", "B:2", "B:3"}
+    assert with_code[0][1].passage_id == "B:3"
+    missing = similar_passages(passages, "A:1", top=10, code=None, missing_code="collab")
+    assert all("collab" not in p.codes for _, p in missing)
+    assert [p.passage_id for _, p in missing] == ["B:1", "B:3", "A:3", "B:2"]
+    both = similar_passages(passages, "A:1", top=10, code="compete", missing_code="collab")
+    assert {p.passage_id for _, p in both} == {"A:3", "B:2", "B:3"}
+
+
+def test_unknown_id_and_code(passages):
+    with pytest.raises(InterplayError, match=r"no passage 'A:9'.*A:1, A:2, A:3"):
+        similar_passages(passages, "A:9", top=5, code=None, missing_code=None)
+    with pytest.raises(InterplayError, match=r"unknown code 'nope'.*collab, compete"):
+        similar_passages(passages, "A:1", top=5, code=None, missing_code="nope")
+
+
+def write_outputs(outputs, passages):
+    outputs.mkdir(parents=True)
+    columns = [*CODED_COLUMNS, *(f"score:{c}" for c in CODES)]
+    with open(outputs / "coded_passages.csv", "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        for p in passages:
+            writer.writerow({
+                "passage_id": p.passage_id, "doc_id": p.doc_id, "site": p.site,
+                "actor": p.actor, "kind": p.kind, "speaker_role": "", "page": "",
+                "start": p.start, "end": p.end, "text": p.text, "codes": ";".join(p.codes),
+                "orientation": "", "coded_by": "machine", "machine_codes": ";".join(p.codes),
+                "review_status": "", "review_comments": "",
+                **{f"score:{c}": p.scores[c] for c in CODES}})
+
+
+def test_cli_writes_csv(tmp_path, passages, capsys):
+    outputs = tmp_path / "outputs"
+    write_outputs(outputs, passages)
+    out = tmp_path / "similar" / "a1.csv"
+    assert main(["similar", "A:1", "--top", "3", "--outputs", str(outputs),
+                 "--csv", str(out)]) == 0
+    rows = read_csv(out)
+    assert list(rows[0]) == ["rank", "similarity", "passage_id", "doc_id", "site", "codes",
+                             "text"]
+    assert [r["rank"] for r in rows] == ["1", "2", "3"]
+    assert rows[0]["passage_id"] == "A:2" and rows[0]["site"] == "north"
+    assert rows[0]["text"] == TEXTS["A:2"][0]
+    assert "A:2" in capsys.readouterr().err
+
+
+def test_cli_errors(tmp_path, passages, capsys):
+    outputs = tmp_path / "outputs"
+    assert main(["similar", "A:1", "--outputs", str(outputs)]) == 2
+    assert "run `interplay run` first" in capsys.readouterr().err
+    write_outputs(outputs, passages)
+    assert main(["similar", "B:7", "--outputs", str(outputs)]) == 2
+    assert "closest IDs: B:1, B:2, B:3" in capsys.readouterr().err
+    assert main(["similar", "A:1", "--code", "nope", "--outputs", str(outputs)]) == 2
+    assert "unknown code 'nope'" in capsys.readouterr().err
