@@ -36,6 +36,7 @@ rule report:
         sites=SITE_SUMMARIES,
         agreement=f"{OUT}/agreement.csv",
         decisions=f"{OUT}/review_decisions.csv",
+        cooccurrence=f"{OUT}/cooccurrence.csv",
     output:
         index=f"{OUT}/report/index.html",
         assets=[f"{OUT}/report/assets/{name}" for name in ASSET_FILES],
@@ -50,5 +51,6 @@ rule report:
                              codebook_path=input.codebook, metadata_csv=input.metadata,
                              coded_files=input.coded_docs, text_files=input.texts,
                              chart_files=input.charts, site_files=input.sites,
-                             agreement_csv=input.agreement, decisions_csv=input.decisions)
+                             agreement_csv=input.agreement, decisions_csv=input.decisions,
+                             cooccurrence_csv=input.cooccurrence)
         write_log(log[0], lines)

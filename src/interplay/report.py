@@ -7,7 +7,8 @@ when the outputs folder is moved or zipped and sent to a co-investigator.
 - `index.html`: the charts, a section per site (with the site summary from
   `outputs/sites/<site>.json` when there is one: narrative, code profile, quotes), the
   documents by site, the codebook with counts, the review and agreement figures
-  (`outputs/review_decisions.csv`, `outputs/agreement.csv`), and the list of coded or
+  (`outputs/review_decisions.csv`, `outputs/agreement.csv`), code co-occurrence as a
+  code × code table per site and for all sites (`outputs/cooccurrence.csv`), and the list of coded or
   reviewed passages with filters by code, orientation, site, actor, review state and
   minimum score (`assets/report.js`);
 - `docs/<doc_id>.html`: a document's whole text, its passages as blocks with
@@ -42,6 +43,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from interplay.agreement import AGREEMENT_COLUMNS
 from interplay.charts import CHART_TITLES
 from interplay.codebook import ORIENTATIONS, Codebook, load_codebook
+from interplay.cooccurrence import ALL_SITES, COOCCURRENCE_COLUMNS
 from interplay.fileio import atomic_open, read_json, write_text
 from interplay.passage_table import CodedPassage, read_coded_passages
 from interplay.review import DECISION_COLUMNS
@@ -118,6 +120,7 @@ class ReportInputs:
     site_summaries: dict[str, dict] = field(default_factory=dict)  # site -> sites/<site>.json
     agreement: list[dict[str, str]] = field(default_factory=list)  # agreement.csv rows
     decisions: list[dict[str, str]] = field(default_factory=list)  # review_decisions.csv rows
+    cooccurrence: list[dict[str, str]] = field(default_factory=list)  # cooccurrence.csv rows
 
 
 @dataclass(frozen=True)
@@ -200,10 +203,11 @@ def load_inputs(*, coded_csv: str | os.PathLike, codebook_path: str | os.PathLik
                 chart_files: Iterable[str | os.PathLike] = (),
                 site_files: Iterable[str | os.PathLike] = (),
                 agreement_csv: str | os.PathLike | None = None,
-                decisions_csv: str | os.PathLike | None = None) -> ReportInputs:
+                decisions_csv: str | os.PathLike | None = None,
+                cooccurrence_csv: str | os.PathLike | None = None) -> ReportInputs:
     """Read the pipeline's outputs. Site summaries are optional: without them each site
     section shows its counts only; without the review files the report says nothing was
-    reviewed."""
+    reviewed; without cooccurrence.csv it says there is no co-occurrence to show."""
     passages = read_coded_passages(coded_csv)
     listed = read_documents(metadata_csv)
     texts = {}
@@ -234,7 +238,8 @@ def load_inputs(*, coded_csv: str | os.PathLike, codebook_path: str | os.PathLik
                         documents=documents, texts=texts, evidence=evidence,
                         charts=[Path(p) for p in chart_files], site_summaries=summaries,
                         agreement=read_table(agreement_csv, AGREEMENT_COLUMNS),
-                        decisions=read_table(decisions_csv, DECISION_COLUMNS))
+                        decisions=read_table(decisions_csv, DECISION_COLUMNS),
+                        cooccurrence=read_table(cooccurrence_csv, COOCCURRENCE_COLUMNS))
 
 
 def _environment() -> Environment:
@@ -373,6 +378,45 @@ def _review_view(inputs: ReportInputs, views: Sequence[PassageView]) -> dict:
             "not_applied": not_applied}
 
 
+def _count(value: str) -> int:
+    try:
+        return int(float(value))
+    except ValueError:
+        return 0
+
+
+def _cooccurrence_view(codebook: Codebook, rows: Sequence[Mapping[str, str]]) -> list[dict]:
+    """cooccurrence.csv as one symmetric code × code table per site, `all` first, then the
+    sites in the file's order; codes in codebook order (any code the codebook no longer
+    has after them, as the file has it). Cell (a, b) is the pair's row or None; the
+    diagonal holds each code's own passage count."""
+    sites: dict[str, dict] = {}
+    extra: list[str] = []
+    for row in rows:
+        site = sites.setdefault(row["site"], {"name": row["site"], "pairs": {}, "own": {},
+                                              "codable": row["codable_passages"]})
+        cell = {"both": _count(row["passages_both"]), "c": row["c_coefficient"],
+                "interplay": row["interplay"].strip().lower() == "true",
+                "code_a": row["code_a"], "code_b": row["code_b"]}
+        site["pairs"][(row["code_a"], row["code_b"])] = cell
+        site["pairs"][(row["code_b"], row["code_a"])] = cell
+        site["own"][row["code_a"]] = _count(row["passages_a"])
+        site["own"][row["code_b"]] = _count(row["passages_b"])
+        extra += [c for c in (row["code_a"], row["code_b"])
+                  if c not in codebook.ids and c not in extra]
+    codes = [*codebook.ids, *extra]
+    ordered = sorted(sites.values(), key=lambda s: s["name"] != ALL_SITES)  # stable
+    tables = []
+    for site in ordered:
+        used = [c for c in codes if c in site["own"]]
+        tables.append({
+            "name": site["name"], "slug": slug(site["name"]), "all": site["name"] == ALL_SITES,
+            "codable": site["codable"], "codes": used,
+            "rows": [(a, [(b, site["own"][a] if a == b else site["pairs"].get((a, b)))
+                          for b in used]) for a in used]})
+    return tables
+
+
 def render_report(inputs: ReportInputs) -> dict[str, str | bytes]:
     """Every file of the report, by path relative to the report folder."""
     environment = _environment()
@@ -396,6 +440,7 @@ def render_report(inputs: ReportInputs) -> dict[str, str | bytes]:
             filter_sites=sorted({v.passage.site for v in listed}),
             filter_actors=sorted({v.passage.actor for v in listed}),
             review_filters=REVIEW_FILTERS, review=_review_view(inputs, views),
+            cooccurrence=_cooccurrence_view(inputs.codebook, inputs.cooccurrence),
             totals={"documents": len(documents), "passages": len(views),
                     "codable": sum(1 for v in views if v.passage.codable), "coded": len(coded)}),
         "assets/codes.css": environment.get_template("codes.css").render(codes=codes),
@@ -438,13 +483,15 @@ def build_report(out_dir: str | os.PathLike, *, coded_csv: str | os.PathLike,
                  chart_files: Iterable[str | os.PathLike] = (),
                  site_files: Iterable[str | os.PathLike] = (),
                  agreement_csv: str | os.PathLike | None = None,
-                 decisions_csv: str | os.PathLike | None = None) -> list[str]:
+                 decisions_csv: str | os.PathLike | None = None,
+                 cooccurrence_csv: str | os.PathLike | None = None) -> list[str]:
     """The Snakemake rule's entry point: read the outputs, write the report; returns the
     lines for the rule's log (what was written, and quotes that could not be linked)."""
     inputs = load_inputs(coded_csv=coded_csv, codebook_path=codebook_path,
                          metadata_csv=metadata_csv, coded_files=coded_files,
                          text_files=text_files, chart_files=chart_files, site_files=site_files,
-                         agreement_csv=agreement_csv, decisions_csv=decisions_csv)
+                         agreement_csv=agreement_csv, decisions_csv=decisions_csv,
+                         cooccurrence_csv=cooccurrence_csv)
     written = write_report(inputs, out_dir)
     coded = sum(1 for p in inputs.passages if p.codes)
     lines = [f"{len(written)} files written to {out_dir}",
@@ -454,7 +501,8 @@ def build_report(out_dir: str | os.PathLike, *, coded_csv: str | os.PathLike,
              (f"{sum(1 for p in inputs.passages if p.review_status)} reviewed passages, "
               f"{len(inputs.decisions)} review decisions "
               f"({sum(1 for d in inputs.decisions if d['status'] != APPLIED)} not applied), "
-              f"{len(inputs.agreement)} agreement rows")]
+              f"{len(inputs.agreement)} agreement rows, "
+              f"{len(inputs.cooccurrence)} co-occurrence rows")]
     lines += [f"warning: {problem}" for problem in unlinked_quotes(inputs)]
     return lines
 
