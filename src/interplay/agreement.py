@@ -9,13 +9,12 @@ than reported as perfect or zero.
 
 from __future__ import annotations
 
-import csv
 import os
 from collections import defaultdict
 from collections.abc import Sequence
 from itertools import combinations
 
-from interplay.fileio import atomic_open
+from interplay.fileio import write_csv
 from interplay.passage_table import MACHINE
 from interplay.review import read_decisions
 
@@ -107,8 +106,5 @@ def _codes(value: str) -> set[str]:
 def write_agreement(decisions_csv: str | os.PathLike, codes: Sequence[str],
                     out_csv: str | os.PathLike) -> list[dict]:
     rows = agreement_table(read_decisions(decisions_csv), codes)
-    with atomic_open(out_csv) as handle:
-        writer = csv.DictWriter(handle, fieldnames=AGREEMENT_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(out_csv, AGREEMENT_COLUMNS, rows)
     return rows

@@ -9,13 +9,12 @@ come together). A pair of a competition code with a cooperation code is marked
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Iterable
 from itertools import combinations
 
 from interplay.codebook import Codebook
-from interplay.fileio import atomic_open
+from interplay.fileio import write_csv
 from interplay.passage_table import CodedPassage, read_coded_passages
 
 COOCCURRENCE_COLUMNS = ("site", "code_a", "code_b", "codable_passages", "passages_a",
@@ -58,8 +57,5 @@ def cooccurrence_table(passages: Iterable[CodedPassage], codebook: Codebook) -> 
 def write_cooccurrence(coded_csv: str | os.PathLike, codebook: Codebook,
                        out_csv: str | os.PathLike) -> list[dict]:
     rows = cooccurrence_table(read_coded_passages(coded_csv), codebook)
-    with atomic_open(out_csv) as handle:
-        writer = csv.DictWriter(handle, fieldnames=COOCCURRENCE_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(out_csv, COOCCURRENCE_COLUMNS, rows)
     return rows

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -33,6 +34,14 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iter
 def write_text(path: str | os.PathLike, text: str) -> None:
     with atomic_open(path) as handle:
         handle.write(text)
+
+
+def write_csv(path: str | os.PathLike, columns: Iterable[str], rows: Iterable[dict]) -> None:
+    """A table with a header row, written atomically."""
+    with atomic_open(path) as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(columns))
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def write_json(path: str | os.PathLike, data: Any) -> None:

@@ -6,7 +6,7 @@ import csv
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from interplay.fileio import atomic_open
+from interplay.fileio import write_csv
 
 PROBLEM_COLUMNS = ("doc_id", "path", "severity", "stage", "problem", "hint")
 
@@ -22,11 +22,8 @@ class Problem:
 
 
 def write_problems(path: str | Path, problems: list[Problem]) -> None:
-    with atomic_open(path) as handle:
-        writer = csv.DictWriter(handle, fieldnames=PROBLEM_COLUMNS)
-        writer.writeheader()
-        for problem in sorted(problems, key=lambda p: (p.severity, p.doc_id, p.stage, p.problem)):
-            writer.writerow(asdict(problem))
+    ordered = sorted(problems, key=lambda p: (p.severity, p.doc_id, p.stage, p.problem))
+    write_csv(path, PROBLEM_COLUMNS, (asdict(problem) for problem in ordered))
 
 
 def read_problems(path: str | Path) -> list[Problem]:

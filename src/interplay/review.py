@@ -39,7 +39,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from interplay.annotations import split_codes
 from interplay.codebook import Codebook
 from interplay.errors import InterplayError
-from interplay.fileio import atomic_open
+from interplay.fileio import write_csv
 from interplay.passage_table import MACHINE, CodedPassage
 from interplay.problems import Problem
 
@@ -330,10 +330,7 @@ def problem_for_decision(row: dict) -> Problem:
 
 
 def write_decisions(path: str | os.PathLike, rows: list[dict]) -> None:
-    with atomic_open(path) as handle:
-        writer = csv.DictWriter(handle, fieldnames=DECISION_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(path, DECISION_COLUMNS, rows)
 
 
 def read_decisions(path: str | os.PathLike) -> list[dict]:
