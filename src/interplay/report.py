@@ -417,6 +417,27 @@ def _cooccurrence_view(codebook: Codebook, rows: Sequence[Mapping[str, str]]) ->
     return tables
 
 
+def _filter_selects(codes: list[dict], listed: list[PassageView]) -> list[dict]:
+    """The index's drop-down filters, in order: the `data-filter` name the script reads, the
+    label, an optional tooltip, and the options as (value, text), the first matching all."""
+    orientations = [o for o in ORIENTATIONS if any(v.passage.orientation == o for v in listed)]
+    return [
+        {"name": "code", "label": "Code", "title": "",
+         "options": [("", "any code"), *((c["id"], c["label"]) for c in codes)]},
+        {"name": "orientation", "label": "Orientation", "title": "",
+         "options": [("", "any orientation"),
+                     *((o, ORIENTATION_LABELS[o]) for o in orientations)]},
+        {"name": "site", "label": "Site", "title": "",
+         "options": [("", "any site"), *((s, s) for s in sorted({v.passage.site for v in listed}))]},
+        {"name": "actor", "label": "Actor", "title": "",
+         "options": [("", "any actor"),
+                     *((a, a) for a in sorted({v.passage.actor for v in listed}))]},
+        {"name": "review", "label": "Review",
+         "title": "Disagreements: a reviewer changed the machine's codes, or reviewers disagree",
+         "options": list(REVIEW_FILTERS.items())},
+    ]
+
+
 def render_report(inputs: ReportInputs) -> dict[str, str | bytes]:
     """Every file of the report, by path relative to the report folder."""
     environment = _environment()
@@ -435,11 +456,7 @@ def render_report(inputs: ReportInputs) -> dict[str, str | bytes]:
         "index.html": environment.get_template("index.html").render(
             root="", **common, sites=_site_views(inputs, views), listed=listed,
             documents=documents, per_document=per_document, charts=_chart_views(inputs.charts),
-            orientations=[o for o in ORIENTATIONS
-                          if any(v.passage.orientation == o for v in listed)],
-            filter_sites=sorted({v.passage.site for v in listed}),
-            filter_actors=sorted({v.passage.actor for v in listed}),
-            review_filters=REVIEW_FILTERS, review=_review_view(inputs, views),
+            filter_selects=_filter_selects(codes, listed), review=_review_view(inputs, views),
             cooccurrence=_cooccurrence_view(inputs.codebook, inputs.cooccurrence),
             totals={"documents": len(documents), "passages": len(views),
                     "codable": sum(1 for v in views if v.passage.codable), "coded": len(coded)}),
