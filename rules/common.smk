@@ -1,7 +1,7 @@
 # Input functions and constraints shared by every stage.
 
 from interplay.config import check_locations, review_dir
-from interplay.review import decisions_digest, sheet_paths
+from interplay.review import decision_digests, sheet_paths
 
 check_locations(SETTINGS)
 
@@ -9,8 +9,7 @@ check_locations(SETTINGS)
 # hash of what they decide, so appending undecided rows (`interplay review`) reruns nothing.
 REVIEW_DIR = review_dir(SETTINGS)
 REVIEW_SHEETS = [str(p) for p in sheet_paths(REVIEW_DIR)]
-REVIEWS_FOR_TRAINING = decisions_digest(REVIEW_DIR, training_only=True)
-REVIEW_DECISIONS = decisions_digest(REVIEW_DIR)
+REVIEW_DECISIONS, REVIEWS_FOR_TRAINING = decision_digests(REVIEW_DIR)
 
 
 wildcard_constraints:

@@ -16,7 +16,7 @@ from interplay.review import (
     SHEET_COLUMNS,
     ReviewError,
     append_to_sheet,
-    decisions_digest,
+    decision_digests,
     new_versions,
     raw_rows,
     read_review_sheets,
@@ -143,15 +143,15 @@ def test_decisions_apply_conflict_or_orphan_but_are_never_guessed(tmp_path, code
 
 def test_undecided_rows_leave_the_digest_alone_and_decisions_change_it(tmp_path):
     sheet = write_sheet(tmp_path / "alice.csv", [row("D:1", "reject")])
-    before = decisions_digest(tmp_path), decisions_digest(tmp_path, training_only=True)
+    before = decision_digests(tmp_path)
     with open(sheet, "a", encoding="utf-8", newline="") as handle:
         csv.writer(handle).writerow(["D:2", "D", "", "text", "", "", "", "", "", ""])
-    assert (decisions_digest(tmp_path), decisions_digest(tmp_path, training_only=True)) == before
+    assert decision_digests(tmp_path) == before
     write_sheet(sheet, [row("D:1", "reject", comment="a note")])
-    assert decisions_digest(tmp_path) != before[0]
-    assert decisions_digest(tmp_path, training_only=True) == before[1]  # comments do not train
+    assert decision_digests(tmp_path).decisions != before.decisions
+    assert decision_digests(tmp_path).training == before.training  # comments do not train
     write_sheet(sheet, [row("D:1", "edit", codes=TRUST)])
-    assert decisions_digest(tmp_path, training_only=True) != before[1]
+    assert decision_digests(tmp_path).training != before.training
 
 
 # --- writing sheets ------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from difflib import SequenceMatcher
 from pathlib import Path
+from typing import NamedTuple
 
 from openpyxl.utils.exceptions import InvalidFileException
 
@@ -226,24 +227,34 @@ def _refuse_double_decisions(decisions: list[Decision]) -> list[Decision]:
     return out
 
 
-def decisions_digest(review_dir: str | os.PathLike, *, training_only: bool = False) -> str:
-    """A hash of what the sheets decide, so the workflow reruns when a decision changes and
-    not when `interplay review` merely appends undecided rows. `training_only` hashes only
-    what training reads (passage text and codes), not comments."""
-    digest = hashlib.sha256()
-    keys = (("passage_id", "doc_id", "text", "machine_codes", "decision", "codes")
-            if training_only else SHEET_COLUMNS)
+TRAINING_KEYS = ("passage_id", "doc_id", "text", "machine_codes", "decision", "codes")
+
+
+class DecisionDigests(NamedTuple):
+    decisions: str  # everything decided, comments included
+    training: str  # only what training reads: passage text and codes
+
+
+def decision_digests(review_dir: str | os.PathLike) -> DecisionDigests:
+    """Hashes of what the sheets decide, so the workflow reruns when a decision changes and
+    not when `interplay review` merely appends undecided rows; a changed comment reaches
+    the outputs without retraining. Each sheet is read once for both (the Snakefile asks
+    for them whenever it is parsed)."""
+    everything, training = hashlib.sha256(), hashlib.sha256()
     for path in sheet_paths(review_dir):
         try:
             _, rows = raw_rows(path)
         except UNREADABLE:
-            digest.update(path.name.encode() + hashlib.sha256(path.read_bytes()).digest())
+            unreadable = path.name.encode() + hashlib.sha256(path.read_bytes()).digest()
+            everything.update(unreadable)
+            training.update(unreadable)
             continue
         for number, values in rows:
             if values.get("decision"):
-                digest.update(json.dumps([path.name, number,
-                                          *(values.get(k, "") for k in keys)]).encode())
-    return digest.hexdigest()[:16]
+                for digest, keys in ((everything, SHEET_COLUMNS), (training, TRAINING_KEYS)):
+                    digest.update(json.dumps([path.name, number,
+                                              *(values.get(k, "") for k in keys)]).encode())
+    return DecisionDigests(everything.hexdigest()[:16], training.hexdigest()[:16])
 
 
 # --- applying --------------------------------------------------------------------------------

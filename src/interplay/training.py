@@ -26,7 +26,7 @@ from interplay.passage_table import MACHINE
 from interplay.review import (
     Decision,
     ReviewSet,
-    decisions_digest,
+    decision_digests,
     read_review_sheets,
     resolve,
     training_rows,
@@ -46,7 +46,7 @@ def fingerprint(codebook_path: str | Path, annotation_paths: list[str | Path],
         "interplay": __version__,
         "codebook_sha256": file_hash(codebook_path),
         "annotations_sha256": {Path(p).name: file_hash(p) for p in sorted(map(str, annotation_paths))},
-        "reviews": decisions_digest(review_dir, training_only=True) if review_dir else "",
+        "reviews": decision_digests(review_dir).training if review_dir else "",
         "settings": settings.model_dump(),
         "seed": seed,
     }
