@@ -39,6 +39,7 @@ rule report:
         cooccurrence=f"{OUT}/cooccurrence.csv",
     output:
         index=f"{OUT}/report/index.html",
+        concordance=f"{OUT}/report/concordance.html",
         assets=[f"{OUT}/report/assets/{name}" for name in ASSET_FILES],
         charts=[f"{OUT}/report/assets/charts/{name}" for name in CHART_FILES],
         docs=per_document(f"{OUT}/report/docs/{{doc_id}}.html"),

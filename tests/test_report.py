@@ -298,7 +298,7 @@ def test_report_without_site_summaries_or_charts(small_outputs):
                          coded_files=sorted((out / "coded").glob("*.json")),
                          text_files=sorted((out / "text").glob("*.txt")))
     files = render_report(inputs)
-    assert set(files) == {"index.html", *(f"assets/{a}" for a in ASSET_FILES),
+    assert set(files) == {"index.html", "concordance.html", *(f"assets/{a}" for a in ASSET_FILES),
                           "docs/HB-INT-01.html", "docs/KV-DOC-01.html"}
     assert "No site summary" in files["index.html"]
 
@@ -307,7 +307,8 @@ def test_report_writes_exactly_the_rule_outputs(small_outputs):
     report = small_outputs / "report"
     written = {p.relative_to(report).as_posix() for p in report.rglob("*") if p.is_file()}
     charts = {f"assets/charts/{n}.{f}" for n in CHART_NAMES for f in CHART_FORMATS}
-    assert written == {"index.html", *(f"assets/{a}" for a in ASSET_FILES), *charts,
+    assert written == {"index.html", "concordance.html", *(f"assets/{a}" for a in ASSET_FILES),
+                       *charts,
                        "docs/HB-INT-01.html", "docs/KV-DOC-01.html"}
 
 

@@ -8,7 +8,7 @@ from conftest import read_csv
 from interplay.cli import main
 from interplay.errors import InterplayError
 from interplay.passage_table import CodedPassage
-from interplay.similarity import similar_passages
+from interplay.similarity import neighbours_of_codable, similar_passages
 from interplay.training import CODED_COLUMNS
 
 CODES = ("collab", "compete")
@@ -119,3 +119,25 @@ def test_cli_errors(tmp_path, passages, capsys):
     assert "closest IDs: B:1, B:2, B:3" in capsys.readouterr().err
     assert main(["similar", "A:1", "--code", "nope", "--outputs", str(outputs)]) == 2
     assert "unknown code 'nope'" in capsys.readouterr().err
+
+
+def test_neighbours_of_every_codable_passage_match_the_single_query(passages):
+    passages.append(passage("C:1", BASE, ("collab",), codable=False))
+    passages += [passage("Z:2", "alpha beta", ()), passage("Z:1", "alpha beta", ())]
+    for chunk in (1, 3, 1000):
+        everyone = neighbours_of_codable(passages, top=3, chunk=chunk)
+        assert set(everyone) == {p.passage_id for p in passages if p.codable}
+        for passage_id, found in everyone.items():
+            single = similar_passages(passages, passage_id, top=3)
+            assert [(round(s, 9), p.passage_id) for s, p in found] == \
+                [(round(s, 9), p.passage_id) for s, p in single]
+            assert passage_id not in [p.passage_id for _, p in found]
+    assert [p.passage_id for _, p in neighbours_of_codable(passages, top=1)["A:1"]] == ["A:2"]
+    assert neighbours_of_codable(passages, top=1)["Z:2"][0][1].passage_id == "Z:1"
+
+
+def test_neighbours_when_there_is_nothing_to_compare():
+    lonely = [passage("A:1", BASE, ())]
+    assert neighbours_of_codable(lonely) == {"A:1": []}
+    assert neighbours_of_codable([passage("A:1", "", ()), passage("A:2", "", ())]) == \
+        {"A:1": [], "A:2": []}

@@ -51,7 +51,7 @@ from interplay.review import DECISION_COLUMNS
 if TYPE_CHECKING:
     from interplay.highlight import Run
 
-STATIC_ASSETS = ("report.css", "report.js")  # copied as they are
+STATIC_ASSETS = ("report.css", "report.js", "concordance.js")  # copied as they are
 ASSET_FILES = ("codes.css", *STATIC_ASSETS)  # everything under report/assets/ but charts
 ORIENTATION_LABELS = {"competition": "Competition", "cooperation": "Cooperation",
                       "interplay": "Interplay", "context": "Context"}
@@ -132,6 +132,7 @@ class PassageView:
     evidence: dict[str, dict]
     href: str  # from the report folder
     anchor_href: str  # from a page in docs/
+    similar: list[dict] = field(default_factory=list)  # most similar codable passages
 
     @property
     def state(self) -> str:
@@ -269,8 +270,10 @@ def statistic(value: str, *, as_percent: bool = False) -> str:
 
 def _passage_views(inputs: ReportInputs) -> list[PassageView]:
     from interplay.highlight import highlight  # spaCy: loaded when rendering, not on import
+    from interplay.similarity import neighbours_of_codable
 
     order = inputs.codebook.ids
+    neighbours = neighbours_of_codable(inputs.passages)
     views = []
     for p in inputs.passages:
         evidence = inputs.evidence.get(p.passage_id, {}) if p.codes else {}
@@ -278,8 +281,33 @@ def _passage_views(inputs: ReportInputs) -> list[PassageView]:
         views.append(PassageView(
             passage=p, runs=highlight(p.text, evidence, code_order=order), evidence=evidence,
             href=passage_href(p.doc_id, p.passage_id),
-            anchor_href=passage_href(p.doc_id, p.passage_id, from_docs=True)))
+            anchor_href=passage_href(p.doc_id, p.passage_id, from_docs=True),
+            similar=[_similar_view(p, score, other)
+                     for score, other in neighbours.get(p.passage_id, [])]))
     return views
+
+
+def _similar_view(passage: CodedPassage, score: float, other: CodedPassage) -> dict:
+    """A similar passage as a document page lists it; `not_here` are its codes this passage
+    lacks: where a code may have been missed (or given wrongly there)."""
+    return {"passage_id": other.passage_id, "doc_id": other.doc_id, "site": other.site,
+            "score": score, "codes": other.codes,
+            "not_here": [c for c in other.codes if c not in passage.codes],
+            "href": passage_href(other.doc_id, other.passage_id, from_docs=True),
+            "excerpt": _excerpt(other.text)}
+
+
+def _excerpt(text: str, limit: int = 160) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def _concordance_data(views: Sequence[PassageView]) -> list[dict]:
+    """Every passage as the concordance page's script searches it: the text exactly as in
+    the document (so a hit's document offset is the passage's start plus its place)."""
+    return [{"id": v.passage.passage_id, "doc": v.passage.doc_id, "site": v.passage.site,
+             "start": v.passage.start, "codes": list(v.passage.codes), "href": v.href,
+             "text": v.passage.text} for v in views]
 
 
 def _document_blocks(text: str, views: Sequence[PassageView]) -> list[dict]:
@@ -460,6 +488,9 @@ def render_report(inputs: ReportInputs) -> dict[str, str | bytes]:
             cooccurrence=_cooccurrence_view(inputs.codebook, inputs.cooccurrence),
             totals={"documents": len(documents), "passages": len(views),
                     "codable": sum(1 for v in views if v.passage.codable), "coded": len(coded)}),
+        "concordance.html": environment.get_template("concordance.html").render(
+            root="", **common, passages=_concordance_data(views),
+            sites=sorted({v.passage.site for v in views})),
         "assets/codes.css": environment.get_template("codes.css").render(codes=codes),
     }
     document_template = environment.get_template("document.html")
