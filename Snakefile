@@ -34,6 +34,7 @@ include: "rules/refi.smk"
 include: "rules/summarise.smk"
 include: "rules/report.smk"
 include: "rules/manifest.smk"
+include: "rules/changes.smk"
 
 
 rule all:
@@ -42,6 +43,7 @@ rule all:
         f"{OUT}/problems.csv",
         f"{OUT}/coded_passages.csv",
         f"{OUT}/agreement.csv",
+        f"{OUT}/reliability.csv",
         f"{OUT}/evaluation.json",
         f"{OUT}/project.qdpx",
         f"{OUT}/sites/index.md",
@@ -49,3 +51,4 @@ rule all:
         f"{OUT}/cooccurrence.csv",
         f"{OUT}/report/index.html",
         f"{OUT}/run_manifest.json",
+        f"{OUT}/changes.csv",

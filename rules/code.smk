@@ -13,6 +13,7 @@ rule train:
         model=f"{OUT}/model/coder.joblib",
         metrics=f"{OUT}/model/metrics.json",
         evaluation=f"{OUT}/evaluation.json",
+        cross_validated=f"{OUT}/model/cross_validated.csv",
     params:
         settings=SETTINGS.coding,
         seed=SETTINGS.random_seed,
@@ -25,7 +26,8 @@ rule train:
         report = train_to_files(input.codebook, input.annotations, output.model,
                                 output.metrics, output.evaluation,
                                 settings=params.settings, seed=params.seed,
-                                review_dir=str(REVIEW_DIR))
+                                review_dir=str(REVIEW_DIR),
+                                cross_validated_path=output.cross_validated)
         write_log(log[0], training_log(report))
 
 
@@ -78,3 +80,24 @@ rule agreement:
         from interplay.fileio import write_log
         rows = write_agreement(input.decisions, load_codebook(input.codebook).ids, output[0])
         write_log(log[0], [f"{len(rows)} agreement rows"])
+
+
+rule reliability:
+    input:
+        decisions=f"{OUT}/review_decisions.csv",
+        coded=f"{OUT}/coded_passages.csv",
+        cross_validated=f"{OUT}/model/cross_validated.csv",
+        codebook=str(SETTINGS.codebook),
+    output:
+        f"{OUT}/reliability.csv",
+    params:
+        seed=SETTINGS.random_seed,
+    log:
+        f"{OUT}/logs/reliability.log",
+    run:
+        from interplay.codebook import load_codebook
+        from interplay.fileio import write_log
+        from interplay.reliability import reliability_log, write_reliability
+        rows = write_reliability(input.decisions, input.coded, input.cross_validated,
+                                 load_codebook(input.codebook).ids, output[0], seed=params.seed)
+        write_log(log[0], reliability_log(rows))

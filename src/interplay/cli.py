@@ -77,9 +77,11 @@ def _merged(base: dict, extra: dict) -> dict:
 
 
 def _snakemake_command(root: Path, args: argparse.Namespace) -> list[str]:
+    """Snakemake with the local profile (profiles/local: jobs as threads of one process,
+    incomplete outputs remade, one failing job not stopping the others)."""
     command = [sys.executable, "-m", "snakemake", "--snakefile", str(root / "Snakefile"),
-               "--directory", str(root), "--cores", str(args.cores), "--rerun-incomplete",
-               "--keep-going"]
+               "--directory", str(root), "--profile", str(root / "profiles" / "local"),
+               "--cores", str(args.cores)]
     overrides = [f"{key}={Path(value).resolve()}" for key in ("corpus", "outputs", "annotations")
                  if (value := getattr(args, key))]
     if args.config:
@@ -388,6 +390,74 @@ def cmd_kwic(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    from rich.table import Table
+    from rich.text import Text
+
+    from interplay.changes import (
+        CODABLE,
+        NOTHING_MOVED,
+        compare,
+        diff_html,
+        figure_text,
+        inputs_sentence,
+        read_run,
+        run_text,
+        site_digests,
+        totals_sentence,
+    )
+    from interplay.fileio import write_text
+
+    comparison = compare(read_run(args.run_a), read_run(args.run_b))
+    if args.site is not None and args.site not in comparison.sites:
+        raise InterplayError(f"site '{args.site}' is in neither run; the sites are: "
+                             f"{', '.join(comparison.sites)}")
+    digests = site_digests(comparison, site=args.site)
+    out = Console()
+    for line in (f"Before: {args.run_a} ({run_text(comparison.before)})",
+                 f"After:  {args.run_b} ({run_text(comparison.after)})",
+                 inputs_sentence(comparison),
+                 totals_sentence(comparison) if comparison.changed else NOTHING_MOVED):
+        out.print(line, markup=False, highlight=False)
+    if args.site is not None and comparison.changed and not digests:
+        out.print(f"Nothing moved in site {args.site}.", markup=False, highlight=False)
+    for digest in digests:
+        out.print()
+        out.rule(Text(digest.site, style="bold"))
+        if digest.codes:
+            table = Table(title=Text("codes gained and lost (passages)"), title_justify="left")
+            for name, justify in (("code", "left"), ("gained", "right"), ("lost", "right")):
+                table.add_column(name, justify=justify)
+            for code, gained, lost in digest.codes:
+                table.add_row(Text(code), str(gained), str(lost))
+            out.print(table)
+        if digest.added or digest.removed:
+            out.print(f"Passages in one run only: {digest.added} added, {digest.removed} "
+                      "removed.", markup=False, highlight=False)
+        for title, rows in (
+                ("framework-matrix cells that moved",
+                 [(code or CODABLE, before, after) for code, before, after in digest.cells]),
+                ("site-summary figures that moved",
+                 [(c.figure, figure_text(c.figure, c.before), figure_text(c.figure, c.after))
+                  for c in digest.figures])):
+            if rows:
+                table = Table(title=Text(title), title_justify="left")
+                table.add_column("", overflow="fold")  # a figure's key is read whole
+                table.add_column("before")
+                table.add_column("after")
+                for row in rows:
+                    table.add_row(*(Text(cell) for cell in row))
+                out.print(table)
+    if args.html:
+        write_text(args.html, diff_html(comparison, digests))
+        console.print(f"Written, with the passages: {args.html}", markup=False,
+                      highlight=False)
+    elif comparison.passages:
+        console.print("--html FILE lists the passages that changed.", markup=False,
+                      highlight=False)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="interplay", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -458,6 +528,14 @@ def build_parser() -> argparse.ArgumentParser:
     kwic.add_argument("--outputs", help="outputs directory holding coded_passages.csv")
     kwic.add_argument("--csv", metavar="FILE", help="also write the occurrences to this CSV")
     kwic.set_defaults(handler=cmd_kwic)
+    diff = commands.add_parser(
+        "diff", help="what moved between two runs: codes, framework-matrix cells, site figures")
+    diff.add_argument("run_a", metavar="RUN_A", help="the earlier outputs folder (or a snapshot/)")
+    diff.add_argument("run_b", metavar="RUN_B", help="the later outputs folder")
+    diff.add_argument("--site", help="only this site")
+    diff.add_argument("--html", metavar="FILE",
+                      help="also write the comparison, with the passages, as an HTML page")
+    diff.set_defaults(handler=cmd_diff)
     return parser
 
 

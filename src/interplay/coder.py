@@ -158,7 +158,9 @@ class PassageCoder:
         """Learn from coded passages: Y is (passages x codes) of 0/1 in codebook order.
 
         `evaluate` marks the rows that count in thresholds and metrics (the human-coded
-        passages); other rows (codebook examples) are used for training only.
+        passages); other rows (codebook examples) are used for training only. The
+        evaluated rows' out-of-fold 0/1 predictions, in order, stay in `oof_predicted_`:
+        the metrics are computed from them, and reliability.py bootstraps them.
         """
         Y = np.asarray(Y, dtype=int)
         keep = np.ones(len(Y), dtype=bool) if evaluate is None else np.asarray(evaluate, bool)
@@ -183,7 +185,8 @@ class PassageCoder:
             self.models_[code] = self._estimator().fit(X, y)
         predicted = np.column_stack([out_of_fold[:, j] >= self.thresholds_[c]
                                      for j, c in enumerate(self.codebook.ids)]).astype(int)
-        self.cv_metrics_ = summary_metrics(Y[keep], predicted[keep], self.codebook.ids)
+        self.oof_predicted_ = predicted[keep]
+        self.cv_metrics_ = summary_metrics(Y[keep], self.oof_predicted_, self.codebook.ids)
         for code, values in self.cv_metrics_["per_code"].items():
             values["threshold"] = self.thresholds_[code]
         self.feature_names_ = self.words_.get_feature_names_out()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
 import spacy
 from spacy.language import Language
@@ -16,6 +15,7 @@ from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 
 from interplay.codebook import Codebook
+from interplay.threadcache import per_thread
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class CaseInsensitiveLemmas:
         return doc
 
 
-@lru_cache(maxsize=1)
+@per_thread
 def english() -> Language:
     """Blank English with the lookup lemmatizer (tables from spacy-lookups-data; no download)."""
     nlp = spacy.blank("en")

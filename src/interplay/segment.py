@@ -19,11 +19,11 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 
 from interplay.config import SegmentationSettings
 from interplay.fileio import read_json, write_json
 from interplay.metadata import Document
+from interplay.threadcache import per_thread
 from interplay.transcript import parse_turns
 
 PASSAGE_COLUMNS = ("passage_id", "doc_id", "site", "actor", "kind", "speaker", "speaker_role",
@@ -59,7 +59,7 @@ class Unit:
     codable: bool = True
 
 
-@lru_cache(maxsize=1)
+@per_thread
 def _sentencizer():
     import spacy
 

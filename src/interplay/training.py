@@ -16,13 +16,14 @@ import joblib
 import numpy as np
 
 from interplay import __version__
-from interplay.annotations import AnnotationSet, read_annotations
+from interplay.annotations import Annotation, AnnotationSet, read_annotations
 from interplay.codebook import Codebook, file_hash, load_codebook
 from interplay.coder import Coding, PassageCoder
 from interplay.config import CodingSettings
 from interplay.errors import InterplayError
-from interplay.fileio import atomic_open, read_json, write_json
+from interplay.fileio import atomic_open, read_json, write_csv, write_json
 from interplay.passage_table import MACHINE
+from interplay.reliability import CROSS_VALIDATED_COLUMNS
 from interplay.review import (
     Decision,
     ReviewSet,
@@ -115,11 +116,22 @@ def _fit(codebook: Codebook, annotations: AnnotationSet, reviewed: list[Decision
     return coder.fit(texts, Y, groups, evaluate=is_passage), Y, is_passage
 
 
+def cross_validated_rows(annotations: list[Annotation], predicted: np.ndarray,
+                         ids: list[str]) -> list[dict]:
+    """model/cross_validated.csv: each annotated passage's human codes beside the codes the
+    model of the fold that did not see its document gave it (a reference for reliability)."""
+    return [{"passage_id": item.passage_id, "doc_id": item.doc_id, "source": item.source,
+             "human_codes": ";".join(c for c in ids if c in item.codes),
+             "predicted_codes": ";".join(c for c, p in zip(ids, row) if p)}
+            for item, row in zip(annotations, predicted, strict=True)]
+
+
 def train(codebook_path: str | Path, annotation_paths: list[str | Path], *,
           settings: CodingSettings, seed: int, review_dir: str | Path | None = None
-          ) -> tuple[PassageCoder, dict]:
+          ) -> tuple[PassageCoder, dict, list[dict]]:
     """Train on the annotations plus reviewed passages. With reviews, a second model is
-    cross-validated without them, so the report holds the metrics before and after."""
+    cross-validated without them, so the report holds the metrics before and after.
+    Returns the coder, the report and the rows of model/cross_validated.csv."""
     if not annotation_paths:
         raise InterplayError("no annotation files found (corpus/annotations/*.csv): the coder "
                              "needs human-coded passages to learn from")
@@ -157,7 +169,7 @@ def train(codebook_path: str | Path, annotation_paths: list[str | Path], *,
         "learning_from_review": learning,
         "trained_on": fingerprint(codebook_path, annotation_paths, settings, seed, review_dir),
     }
-    return coder, report
+    return coder, report, cross_validated_rows(passages, coder.oof_predicted_, codebook.ids)
 
 
 def save_model(path: str | Path, coder: PassageCoder, report: dict) -> None:
@@ -176,9 +188,12 @@ def model_id(trained_on: dict) -> str:
 
 def train_to_files(codebook_path: str, annotation_paths: list[str], model_path: str,
                    metrics_path: str, evaluation_path: str, *, settings: CodingSettings,
-                   seed: int, review_dir: str | Path | None = None) -> dict:
-    coder, report = train(codebook_path, annotation_paths, settings=settings, seed=seed,
-                          review_dir=review_dir)
+                   seed: int, review_dir: str | Path | None = None,
+                   cross_validated_path: str | None = None) -> dict:
+    coder, report, cross_validated = train(codebook_path, annotation_paths, settings=settings,
+                                           seed=seed, review_dir=review_dir)
+    if cross_validated_path:
+        write_csv(cross_validated_path, CROSS_VALIDATED_COLUMNS, cross_validated)
     save_model(model_path, coder, report)
     write_json(metrics_path, {**report, "model_id": model_id(report["trained_on"])})
     write_json(evaluation_path, {k: report[k] for k in ("cross_validation", "method", "training",
