@@ -1,5 +1,5 @@
 # interplay: from a corpus of transcripts and documents to coded passages.
-# Run from the repository root:  snakemake --cores all [--config corpus=DIR outputs=DIR]
+# Run from the repository root:  snakemake --profile profiles/local [--config corpus=DIR outputs=DIR]
 # (or `interplay run`, which wraps this with a progress display).
 
 from interplay.config import settings_from_mapping

@@ -420,6 +420,7 @@ def benchmark_size(workdir: Path, n: int, args: argparse.Namespace, pools: Sente
                            sorted(str(p) for p in ANNOTATIONS.glob("*.csv")), str(model),
                            str(model.with_name("metrics.json")),
                            str(model.with_name("evaluation.json")),
+                           str(model.with_name("cross_validated.csv")),
                            settings=CodingSettings(), seed=13)
         passages_csv = workdir / f"passages-{n}.csv"
     else:

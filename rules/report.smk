@@ -37,6 +37,7 @@ rule report:
         agreement=f"{OUT}/agreement.csv",
         decisions=f"{OUT}/review_decisions.csv",
         cooccurrence=f"{OUT}/cooccurrence.csv",
+        reliability=f"{OUT}/reliability.csv",
     output:
         index=f"{OUT}/report/index.html",
         concordance=f"{OUT}/report/concordance.html",
@@ -53,5 +54,6 @@ rule report:
                              coded_files=input.coded_docs, text_files=input.texts,
                              chart_files=input.charts, site_files=input.sites,
                              agreement_csv=input.agreement, decisions_csv=input.decisions,
-                             cooccurrence_csv=input.cooccurrence)
+                             cooccurrence_csv=input.cooccurrence,
+                             reliability_csv=input.reliability)
         write_log(log[0], lines)

@@ -14,6 +14,7 @@ from test_report import CODEBOOK, SCRIPT, chromium  # noqa: F401 (fixture)
 from interplay.codebook import load_codebook
 from interplay.concordance import find_occurrences
 from interplay.passage_table import CodedPassage, read_coded_passages
+from interplay.reliability import RECOMMENDATION_RULE, RELIABILITY_COLUMNS
 from interplay.report import DocumentInfo, ReportInputs, write_report
 
 TENDERING = "competition.tendering"
@@ -154,3 +155,47 @@ def test_concordance_on_the_demo_corpus_matches_interplay_kwic(demo_run, chromiu
         assert expected, term
         assert _rows(page) == expected, term
     page.close()
+
+
+def _words(element) -> str:
+    return " ".join(" ".join(element.itertext()).split())
+
+
+def _reliability_row(reference: str, site: str, code: str, kappa: str, low: str, high: str,
+                     recommendation: str = "", basis: str = "") -> dict:
+    row = {column: "" for column in RELIABILITY_COLUMNS}
+    row.update(reference=reference, site=site, code=code, documents="12", units="200",
+               human_positive="40", machine_positive="38", kappa=kappa, kappa_low=low,
+               kappa_high=high, precision="0.9", precision_low="0.8", precision_high="0.95",
+               recommendation=recommendation, basis=basis)
+    return row
+
+
+def test_reliability_section_shows_each_codes_recommendation_and_intervals(tmp_path):
+    codebook = load_codebook(CODEBOOK)
+    rows = [
+        _reliability_row("cross_validation", "all", "cooperation.contracting", "0.7", "0.6",
+                         "0.8", "needs review", "cross_validation"),
+        _reliability_row("cross_validation", "all", TENDERING, "0.81", "0.74", "0.87",
+                         "safe to auto-apply", "cross_validation"),
+        _reliability_row("cross_validation", "<b>north</b>", TENDERING, "", "", ""),
+    ]
+    write_report(ReportInputs(passages=_passages(codebook), codebook=codebook, documents={},
+                              texts={}, evidence={}, reliability=rows), tmp_path)
+    tree = _tree(tmp_path / "index.html")
+    (section,) = tree.xpath("//section[@id='reliability']")
+    table = section.xpath(".//table[contains(@class, 'reliability')]")[0]
+    body = [_words(r) for r in table.xpath("./tbody/tr")]
+    assert body[0].startswith("Competitive tendering safe to auto-apply")  # codebook order
+    assert "0.81 0.74–0.87" in body[0] and "0.90 0.80–0.95" in body[0]
+    assert "needs review" in body[1]
+    assert "1 needs review, 1 safe to auto-apply" in " ".join(section.text_content().split())
+    assert RECOMMENDATION_RULE in section.text_content()
+    (site,) = section.xpath(".//details[contains(@class, 'reliability-site')]")
+    assert site.xpath("./summary")[0].text_content() == "<b>north</b>"  # escaped, shown
+    assert "200 (40 / 38) – – 0.90 0.80–0.95 –" in _words(site.xpath(".//tbody/tr")[0])
+
+
+def test_report_without_reliability_says_so(report):
+    tree = _tree(report["out"] / "index.html")
+    assert "No reliability figures" in tree.get_element_by_id("reliability").text_content()

@@ -37,10 +37,42 @@ def test_prefiltered_matching_equals_plain_spacy_matching(rules, repo):
     for code in rules.codebook.codes:
         if code.patterns:
             plain.add(code.id, code.patterns)
-    texts = [line for line in (repo / "corpus" / "annotations" / "national.csv")
-             .read_text(encoding="utf-8").splitlines() if len(line) > 80][:150]
+    texts = [line for path in sorted((repo / "corpus" / "annotations").glob("*.csv"))
+             for line in path.read_text(encoding="utf-8").splitlines() if len(line) > 80]
+    seeds = repo.parent / "shared" / "data" / "seeds"  # real policy prose, when beside us
+    texts += [block for path in sorted(seeds.glob("*")) if path.is_file()
+              for block in path.read_text(encoding="utf-8", errors="replace").split("\n\n")
+              if len(block) > 80] if seeds.is_dir() else []
+    matched = 0
     for doc in rules.docs(texts):
-        assert set(rules._pattern_matches(doc)) == set(plain(doc))
+        found = rules._pattern_matches(doc)
+        assert set(found) == set(plain(doc)), doc.text
+        matched += bool(found)
+    assert matched > 500
+
+
+@pytest.mark.parametrize(("pattern", "longest"), [
+    ([{"LOWER": "a"}, {"LOWER": "b", "OP": "?"}], 2),
+    ([{"LOWER": "a"}, {"IS_ALPHA": True, "OP": "{0,3}"}, {"LEMMA": "c"}], 5),
+    ([{"LOWER": "a", "OP": "{2}"}, {"LOWER": "b", "OP": "{,4}"}], 6),
+    ([{"LOWER": "a"}, {"LOWER": "b", "OP": "+"}], None),
+    ([{"LOWER": "a"}, {"LOWER": "b", "OP": "{1,}"}], None),
+    ([{"LOWER": "a"}, {"LOWER": "b", "OP": "!"}], None),
+    ([{"LOWER": "a", "IS_SENT_START": True}], None),
+])
+def test_longest_match_bounds_the_window_or_asks_for_the_whole_passage(pattern, longest):
+    from interplay.rules import _longest_match
+
+    assert _longest_match(pattern) == longest
+
+
+def test_windows_around_anchors_merge_where_they_overlap():
+    from interplay.rules import _windows
+
+    column = ["x", "a", "x", "x", "a", "x", "x", "x", "x", "a"]
+    assert _windows(column, frozenset({"a"}), 2) == [(0, 3), (3, 6), (8, 10)]
+    assert _windows(column, frozenset({"a"}), 3) == [(0, 7), (7, 10)]
+    assert _windows(column, frozenset({"b"}), 3) == []
 
 
 def test_capitalised_words_get_lower_case_lemmas():
@@ -49,3 +81,12 @@ def test_capitalised_words_get_lower_case_lemmas():
     doc = english()("Tenders were invited. Commissioners agreed.")
     assert [t.lemma_ for t in doc if t.is_alpha] == ["tender", "be", "invite", "commissioner",
                                                      "agree"]
+
+
+@pytest.mark.parametrize("op", ["?", "*", "{0,2}", "{,2}", "{0}"])
+def test_a_token_that_may_be_absent_is_no_anchor(op):
+    from interplay.rules import _anchors
+
+    pattern = [{"LOWER": "pooled"}, {"LOWER": "health", "OP": op}, {"LEMMA": "budget"}]
+    assert _anchors(pattern) == [("LOWER", frozenset({"pooled"})),
+                                 ("LEMMA", frozenset({"budget"}))]

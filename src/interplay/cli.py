@@ -205,6 +205,7 @@ def ensure_model(settings, *, retrain: bool = False):
     train_to_files(str(settings.codebook), annotations, str(model_path),
                    str(settings.outputs / "model" / "metrics.json"),
                    str(settings.outputs / "evaluation.json"),
+                   str(settings.outputs / "model" / "cross_validated.csv"),
                    settings=settings.coding, seed=settings.random_seed,
                    review_dir=review_dir(settings))
     return load_model(model_path)[0]

@@ -46,6 +46,7 @@ from interplay.codebook import ORIENTATIONS, Codebook, load_codebook
 from interplay.cooccurrence import ALL_SITES, COOCCURRENCE_COLUMNS
 from interplay.fileio import atomic_open, read_json, write_text
 from interplay.passage_table import CodedPassage, read_coded_passages
+from interplay.reliability import RECOMMENDATION_RULE, RELIABILITY_COLUMNS, STATISTICS
 from interplay.review import DECISION_COLUMNS
 
 if TYPE_CHECKING:
@@ -121,6 +122,7 @@ class ReportInputs:
     agreement: list[dict[str, str]] = field(default_factory=list)  # agreement.csv rows
     decisions: list[dict[str, str]] = field(default_factory=list)  # review_decisions.csv rows
     cooccurrence: list[dict[str, str]] = field(default_factory=list)  # cooccurrence.csv rows
+    reliability: list[dict[str, str]] = field(default_factory=list)  # reliability.csv rows
 
 
 @dataclass(frozen=True)
@@ -205,10 +207,11 @@ def load_inputs(*, coded_csv: str | os.PathLike, codebook_path: str | os.PathLik
                 site_files: Iterable[str | os.PathLike] = (),
                 agreement_csv: str | os.PathLike | None = None,
                 decisions_csv: str | os.PathLike | None = None,
-                cooccurrence_csv: str | os.PathLike | None = None) -> ReportInputs:
+                cooccurrence_csv: str | os.PathLike | None = None,
+                reliability_csv: str | os.PathLike | None = None) -> ReportInputs:
     """Read the pipeline's outputs. Site summaries are optional: without them each site
     section shows its counts only; without the review files the report says nothing was
-    reviewed; without cooccurrence.csv it says there is no co-occurrence to show."""
+    reviewed; without cooccurrence.csv or reliability.csv it says there is nothing to show."""
     passages = read_coded_passages(coded_csv)
     listed = read_documents(metadata_csv)
     texts = {}
@@ -240,7 +243,8 @@ def load_inputs(*, coded_csv: str | os.PathLike, codebook_path: str | os.PathLik
                         charts=[Path(p) for p in chart_files], site_summaries=summaries,
                         agreement=read_table(agreement_csv, AGREEMENT_COLUMNS),
                         decisions=read_table(decisions_csv, DECISION_COLUMNS),
-                        cooccurrence=read_table(cooccurrence_csv, COOCCURRENCE_COLUMNS))
+                        cooccurrence=read_table(cooccurrence_csv, COOCCURRENCE_COLUMNS),
+                        reliability=read_table(reliability_csv, RELIABILITY_COLUMNS))
 
 
 def _environment() -> Environment:
@@ -445,6 +449,42 @@ def _cooccurrence_view(codebook: Codebook, rows: Sequence[Mapping[str, str]]) ->
     return tables
 
 
+RECOMMENDATION_CLASSES = {"safe to auto-apply": "safe", "needs review": "review",
+                          "too rare to judge": "rare"}
+REFERENCE_LABELS = {"review": "reviews", "cross_validation": "annotations (cross-validated)"}
+
+
+def _reliability_view(codebook: Codebook, rows: Sequence[Mapping[str, str]]) -> dict:
+    """reliability.csv for the index: per code (codebook order) its recommendation and the
+    all-sites figures of each reference; then, per site, the same figures code by code."""
+    order = {code: i for i, code in enumerate(codebook.ids)}
+
+    def figures(row: Mapping[str, str]) -> dict:
+        return {**row, "reference_label": REFERENCE_LABELS.get(row["reference"],
+                                                                row["reference"]),
+                "statistics": [(name, row[name], row[f"{name}_low"], row[f"{name}_high"])
+                               for name in STATISTICS]}
+
+    def ranked(selected: Iterable[Mapping[str, str]]) -> list[dict]:
+        return [figures(r) for r in sorted(selected, key=lambda r: (
+            order.get(r["code"], len(order)), r["code"], r["reference"]))]
+
+    pooled = ranked(r for r in rows if r["site"] == ALL_SITES)
+    codes = []
+    for row in pooled:
+        if not codes or codes[-1]["code"] != row["code"]:
+            codes.append({"code": row["code"], "recommendation": row["recommendation"],
+                          "basis": REFERENCE_LABELS.get(row["basis"], row["basis"]),
+                          "css": RECOMMENDATION_CLASSES.get(row["recommendation"], ""),
+                          "rows": []})
+        codes[-1]["rows"].append(row)
+    sites = sorted({r["site"] for r in rows} - {ALL_SITES})
+    return {"codes": codes, "rule": RECOMMENDATION_RULE, "statistics": STATISTICS,
+            "counts": Counter(c["recommendation"] for c in codes),
+            "sites": [{"name": site, "slug": slug(site),
+                       "rows": ranked(r for r in rows if r["site"] == site)} for site in sites]}
+
+
 def _filter_selects(codes: list[dict], listed: list[PassageView]) -> list[dict]:
     """The index's drop-down filters, in order: the `data-filter` name the script reads, the
     label, an optional tooltip, and the options as (value, text), the first matching all."""
@@ -486,6 +526,7 @@ def render_report(inputs: ReportInputs) -> dict[str, str | bytes]:
             documents=documents, per_document=per_document, charts=_chart_views(inputs.charts),
             filter_selects=_filter_selects(codes, listed), review=_review_view(inputs, views),
             cooccurrence=_cooccurrence_view(inputs.codebook, inputs.cooccurrence),
+            reliability=_reliability_view(inputs.codebook, inputs.reliability),
             totals={"documents": len(documents), "passages": len(views),
                     "codable": sum(1 for v in views if v.passage.codable), "coded": len(coded)}),
         "concordance.html": environment.get_template("concordance.html").render(
@@ -532,14 +573,15 @@ def build_report(out_dir: str | os.PathLike, *, coded_csv: str | os.PathLike,
                  site_files: Iterable[str | os.PathLike] = (),
                  agreement_csv: str | os.PathLike | None = None,
                  decisions_csv: str | os.PathLike | None = None,
-                 cooccurrence_csv: str | os.PathLike | None = None) -> list[str]:
+                 cooccurrence_csv: str | os.PathLike | None = None,
+                 reliability_csv: str | os.PathLike | None = None) -> list[str]:
     """The Snakemake rule's entry point: read the outputs, write the report; returns the
     lines for the rule's log (what was written, and quotes that could not be linked)."""
     inputs = load_inputs(coded_csv=coded_csv, codebook_path=codebook_path,
                          metadata_csv=metadata_csv, coded_files=coded_files,
                          text_files=text_files, chart_files=chart_files, site_files=site_files,
                          agreement_csv=agreement_csv, decisions_csv=decisions_csv,
-                         cooccurrence_csv=cooccurrence_csv)
+                         cooccurrence_csv=cooccurrence_csv, reliability_csv=reliability_csv)
     written = write_report(inputs, out_dir)
     coded = sum(1 for p in inputs.passages if p.codes)
     lines = [f"{len(written)} files written to {out_dir}",
@@ -550,7 +592,8 @@ def build_report(out_dir: str | os.PathLike, *, coded_csv: str | os.PathLike,
               f"{len(inputs.decisions)} review decisions "
               f"({sum(1 for d in inputs.decisions if d['status'] != APPLIED)} not applied), "
               f"{len(inputs.agreement)} agreement rows, "
-              f"{len(inputs.cooccurrence)} co-occurrence rows")]
+              f"{len(inputs.cooccurrence)} co-occurrence rows, "
+              f"{len(inputs.reliability)} reliability rows")]
     lines += [f"warning: {problem}" for problem in unlinked_quotes(inputs)]
     return lines
 

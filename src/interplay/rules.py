@@ -6,6 +6,7 @@ passage. Evidence is shown to reviewers and feeds the classifier; it is not the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -52,7 +53,9 @@ def english() -> Language:
     return nlp
 
 
-ANCHOR_ATTRS = {"LOWER": "lower_", "LEMMA": "lemma_", "ORTH": "text", "TEXT": "text"}
+ANCHOR_ATTRS = {"LOWER": "LOWER", "LEMMA": "LEMMA", "ORTH": "ORTH", "TEXT": "ORTH"}
+COLUMNS = sorted(set(ANCHOR_ATTRS.values()))  # Doc.to_array columns the anchors look at
+REPEAT = re.compile(r"^\{(\d*)(?:(,)(\d*))?\}$")  # {n}, {n,m}, {,m}, {n,}
 
 
 def _anchors(pattern: list[dict]) -> list[tuple[str, frozenset[str]]]:
@@ -60,8 +63,10 @@ def _anchors(pattern: list[dict]) -> list[tuple[str, frozenset[str]]]:
     mandatory token constrained by an exact value or an IN list."""
     anchors = []
     for token in pattern:
-        if token.get("OP") in ("?", "*", "!") or str(token.get("OP", "")).startswith("{0"):
-            continue
+        op = str(token.get("OP", ""))
+        repeat = REPEAT.match(op)
+        if op in ("?", "*", "!") or (repeat and int(repeat[1] or 0) == 0):
+            continue  # the token may be absent from a match
         for attr, value in token.items():
             if attr not in ANCHOR_ATTRS:
                 continue
@@ -72,30 +77,74 @@ def _anchors(pattern: list[dict]) -> list[tuple[str, frozenset[str]]]:
     return anchors
 
 
+def _windows(column: list, allowed: frozenset, longest: int
+             ) -> list[tuple[int, int]]:
+    """Token ranges around each position whose value is in `allowed`, reaching `longest`
+    - 1 tokens either side, merged where they overlap."""
+    windows: list[tuple[int, int]] = []
+    for position, value in enumerate(column):
+        if value not in allowed:
+            continue
+        begin, end = max(0, position - longest + 1), min(len(column), position + longest)
+        if windows and begin < windows[-1][1]:
+            windows[-1] = (windows[-1][0], end)
+        else:
+            windows.append((begin, end))
+    return windows
+
+
+CONTEXT_KEYS = frozenset({"IS_SENT_START", "SENT_START"})  # depend on tokens outside a match
+
+
+def _longest_match(pattern: list[dict]) -> int | None:
+    """The most tokens a match of `pattern` can span; None when unbounded (`*`, `+`,
+    `{n,}`) or when a token looks beyond the match (`!` or a sentence-start test), so
+    the pattern must see the whole passage."""
+    longest = 0
+    for token in pattern:
+        op = str(token.get("OP", ""))
+        if op in ("*", "+", "!") or CONTEXT_KEYS & set(token):
+            return None
+        repeat = REPEAT.match(op)
+        if repeat is None:
+            longest += 1
+        elif repeat[2] and not repeat[3]:
+            return None
+        else:
+            longest += int(repeat[3] or repeat[1])
+    return longest
+
+
 class RuleMatcher:
     """Finds codebook evidence in passages.
 
     spaCy's Matcher pays for every pattern at every token, so each pattern gets its own
-    matcher and runs only on passages that contain all of its anchor words: the same
-    matches, many times faster on a codebook with hundreds of patterns.
+    matcher and runs only on passages that contain all of its anchor words, and there
+    only around each occurrence of its most selective anchor: a match holds the anchor
+    and spans at most as many tokens as the pattern can, so the window of that many
+    tokens either side holds every match there is. The same matches as one Matcher over
+    the whole passage, many times faster on a codebook with hundreds of patterns.
     """
 
     def __init__(self, codebook: Codebook):
         self.codebook = codebook
         self.nlp = english()
         self.phrases = PhraseMatcher(self.nlp.vocab, attr="LOWER")
-        self.patterns: list[tuple[list[tuple[str, frozenset[str]]], Matcher]] = []
+        # Per pattern: its anchors as (column, allowed string hashes), longest match, matcher.
+        self.patterns: list[tuple[list[tuple[str, frozenset[int]]], int | None, Matcher]] = []
         for code in codebook.codes:
             if code.phrases:
                 self.phrases.add(code.id, list(self.nlp.tokenizer.pipe(code.phrases)))
             for pattern in code.patterns:
                 matcher = Matcher(self.nlp.vocab, validate=True)
                 matcher.add(code.id, [pattern])
-                self.patterns.append((_anchors(pattern), matcher))
+                anchors = [(attr, frozenset(self.nlp.vocab.strings.add(v) for v in allowed))
+                           for attr, allowed in _anchors(pattern)]
+                self.patterns.append((anchors, _longest_match(pattern), matcher))
         # Index each pattern under the values of its most selective anchor.
         self._unanchored: list[int] = []
-        self._by_value: dict[tuple[str, str], list[int]] = {}
-        for number, (anchors, _) in enumerate(self.patterns):
+        self._by_value: dict[tuple[str, int], list[int]] = {}
+        for number, (anchors, _, _) in enumerate(self.patterns):
             if not anchors:
                 self._unanchored.append(number)
                 continue
@@ -104,17 +153,28 @@ class RuleMatcher:
                 self._by_value.setdefault((attr, value), []).append(number)
 
     def _pattern_matches(self, doc: Doc) -> list[tuple[int, int, int]]:
-        values = {attr: {getattr(t, attr) for t in doc} for attr in set(ANCHOR_ATTRS.values())}
+        # Token attributes as string hashes, straight from the Doc's arrays (anchors are
+        # stored as hashes too): no Python Token object per token.
+        array = doc.to_array(COLUMNS).reshape(len(doc), len(COLUMNS))
+        columns = {attr: array[:, i].tolist() for i, attr in enumerate(COLUMNS)}
+        values = {attr: set(column) for attr, column in columns.items()}
         candidates = set(self._unanchored)
         for attr, present in values.items():
             for value in present:
                 candidates.update(self._by_value.get((attr, value), ()))
-        matches = []
+        matches = set()
         for number in sorted(candidates):
-            anchors, matcher = self.patterns[number]
-            if all(not allowed.isdisjoint(values[attr]) for attr, allowed in anchors):
-                matches.extend(matcher(doc))
-        return matches
+            anchors, longest, matcher = self.patterns[number]
+            if not all(not allowed.isdisjoint(values[attr]) for attr, allowed in anchors):
+                continue
+            if longest is None or not anchors:
+                matches.update(matcher(doc))
+                continue
+            attr, allowed = min(anchors, key=lambda a: len(a[1]))
+            for begin, end in _windows(columns[attr], allowed, longest):
+                matches.update((key, begin + start, begin + stop)
+                               for key, start, stop in matcher(doc[begin:end]))
+        return sorted(matches)
 
     def docs(self, texts: Iterable[str]) -> Iterable[Doc]:
         return self.nlp.pipe(texts, batch_size=256)

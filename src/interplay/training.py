@@ -187,13 +187,12 @@ def model_id(trained_on: dict) -> str:
 
 
 def train_to_files(codebook_path: str, annotation_paths: list[str], model_path: str,
-                   metrics_path: str, evaluation_path: str, *, settings: CodingSettings,
-                   seed: int, review_dir: str | Path | None = None,
-                   cross_validated_path: str | None = None) -> dict:
+                   metrics_path: str, evaluation_path: str, cross_validated_path: str, *,
+                   settings: CodingSettings, seed: int,
+                   review_dir: str | Path | None = None) -> dict:
     coder, report, cross_validated = train(codebook_path, annotation_paths, settings=settings,
                                            seed=seed, review_dir=review_dir)
-    if cross_validated_path:
-        write_csv(cross_validated_path, CROSS_VALIDATED_COLUMNS, cross_validated)
+    write_csv(cross_validated_path, CROSS_VALIDATED_COLUMNS, cross_validated)
     save_model(model_path, coder, report)
     write_json(metrics_path, {**report, "model_id": model_id(report["trained_on"])})
     write_json(evaluation_path, {k: report[k] for k in ("cross_validation", "method", "training",
