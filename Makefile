@@ -1,6 +1,6 @@
 # Two commands on a fresh machine with Python 3.11+ and make:
 #   make demo   set up, then run the pipeline on the bundled demo corpus
-#   make test   set up, then run the test suite
+#   make test   set up, then run the test suite and the SLURM check (skipped without SLURM)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -20,6 +20,7 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest
+	PYTHON=$(CURDIR)/$(BIN)/python scripts/slurm_localhost.sh
 
 clean:
 	rm -rf outputs/* .snakemake

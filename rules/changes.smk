@@ -14,6 +14,9 @@ rule changes:
         md=f"{OUT}/changes.md",
     params:
         snapshot=f"{OUT}/snapshot",
+    resources:
+        mem_mb=1000,
+        runtime=10,
     log:
         f"{OUT}/logs/changes.log",
     run:

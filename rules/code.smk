@@ -18,6 +18,9 @@ rule train:
         settings=SETTINGS.coding,
         seed=SETTINGS.random_seed,
         reviews=REVIEWS_FOR_TRAINING,
+    resources:
+        mem_mb=4000,
+        runtime=60,
     log:
         f"{OUT}/logs/train.log",
     run:
@@ -37,6 +40,9 @@ rule code:
         model=f"{OUT}/model/coder.joblib",
     output:
         f"{OUT}/coded/{{doc_id}}.json",
+    resources:
+        mem_mb=1500,
+        runtime=10,
     log:
         f"{OUT}/logs/code/{{doc_id}}.log",
     run:
@@ -56,6 +62,9 @@ rule collect_coded:
         decisions=f"{OUT}/review_decisions.csv",
     params:
         decisions=REVIEW_DECISIONS,
+    resources:
+        mem_mb=2000,
+        runtime=15,
     log:
         f"{OUT}/logs/collect_coded.log",
     run:
@@ -72,6 +81,9 @@ rule agreement:
         codebook=str(SETTINGS.codebook),
     output:
         f"{OUT}/agreement.csv",
+    resources:
+        mem_mb=500,
+        runtime=5,
     log:
         f"{OUT}/logs/agreement.log",
     run:
@@ -92,6 +104,9 @@ rule reliability:
         f"{OUT}/reliability.csv",
     params:
         seed=SETTINGS.random_seed,
+    resources:
+        mem_mb=1000,
+        runtime=10,
     log:
         f"{OUT}/logs/reliability.log",
     run:

@@ -6,6 +6,9 @@ rule collect_passages:
         per_document(f"{OUT}/passages/{{doc_id}}.json"),
     output:
         f"{OUT}/passages.csv",
+    resources:
+        mem_mb=1000,
+        runtime=10,
     log:
         f"{OUT}/logs/collect_passages.log",
     run:
@@ -23,6 +26,9 @@ rule collect_problems:
         decisions=f"{OUT}/review_decisions.csv",
     output:
         f"{OUT}/problems.csv",
+    resources:
+        mem_mb=500,
+        runtime=5,
     log:
         f"{OUT}/logs/collect_problems.log",
     run:

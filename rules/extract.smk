@@ -27,6 +27,9 @@ rule extract:
         # names are looked for in speaker labels only where segmentation reads turns
         speaker_labels=lambda wildcards: (PSEUDONYMISATION.enabled
                                           and DOCS[wildcards.doc_id].kind == "interview"),
+    resources:
+        mem_mb=2000,
+        runtime=10,
     log:
         f"{OUT}/logs/extract/{{doc_id}}.log",
     run:

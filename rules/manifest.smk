@@ -13,6 +13,9 @@ rule run_manifest:
         metrics=f"{OUT}/model/metrics.json",
     output:
         f"{OUT}/run_manifest.json",
+    resources:
+        mem_mb=500,
+        runtime=10,
     log:
         f"{OUT}/logs/run_manifest.log",
     run:

@@ -12,6 +12,9 @@ rule refi_export:
     output:
         project=f"{OUT}/project.qdpx",
         codebook=f"{OUT}/codebook.qdc",
+    resources:
+        mem_mb=2000,
+        runtime=15,
     log:
         f"{OUT}/logs/refi_export.log",
     run:

@@ -16,6 +16,9 @@ rule charts:
         codebook=str(SETTINGS.codebook),
     output:
         [f"{OUT}/charts/{name}" for name in CHART_FILES],
+    resources:
+        mem_mb=1000,
+        runtime=10,
     log:
         f"{OUT}/logs/charts.log",
     run:
@@ -44,6 +47,9 @@ rule report:
         assets=[f"{OUT}/report/assets/{name}" for name in ASSET_FILES],
         charts=[f"{OUT}/report/assets/charts/{name}" for name in CHART_FILES],
         docs=per_document(f"{OUT}/report/docs/{{doc_id}}.html"),
+    resources:
+        mem_mb=3000,
+        runtime=30,
     log:
         f"{OUT}/logs/report.log",
     run:

@@ -10,6 +10,9 @@ rule segment:
     params:
         document=lambda wildcards: DOCS[wildcards.doc_id],
         settings=SETTINGS.segmentation,
+    resources:
+        mem_mb=1000,
+        runtime=5,
     log:
         f"{OUT}/logs/segment/{{doc_id}}.log",
     run:

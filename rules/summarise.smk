@@ -16,6 +16,9 @@ rule site_summaries:
         json=expand(f"{OUT}/sites/{{stem}}.json", stem=sorted(SITE_STEMS.values())),
         md=expand(f"{OUT}/sites/{{stem}}.md", stem=sorted(SITE_STEMS.values())),
         index=f"{OUT}/sites/index.md",
+    resources:
+        mem_mb=2000,
+        runtime=15,
     log:
         f"{OUT}/logs/site_summaries.log",
     run:
@@ -35,6 +38,9 @@ rule framework_matrix:
     output:
         xlsx=f"{OUT}/framework_matrix.xlsx",
         csv=f"{OUT}/framework_matrix.csv",
+    resources:
+        mem_mb=2000,
+        runtime=15,
     log:
         f"{OUT}/logs/framework_matrix.log",
     run:
@@ -51,6 +57,9 @@ rule cooccurrence:
         codebook=str(SETTINGS.codebook),
     output:
         f"{OUT}/cooccurrence.csv",
+    resources:
+        mem_mb=1000,
+        runtime=5,
     log:
         f"{OUT}/logs/cooccurrence.log",
     run:
