@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 from pathlib import Path
 
 import docx
@@ -21,6 +22,8 @@ from reportlab.platypus import (
 )
 
 WIDTH, HEIGHT = A4
+
+DEMO_ANNOTATIONS = Path(__file__).resolve().parents[1] / "corpus" / "annotations"
 
 
 def draw_pdf(path: Path, pages: list[list[tuple[float, float, str]]], *, size: float = 10,
@@ -141,6 +144,27 @@ We did do a bit of market engagement first, a provider day, to check.
 """
 
 
+# A second interview for end-to-end tests that add a document to a built corpus.
+NORTHFIELD_INTERVIEW = """Interview with the director of strategy, Northfield CCG
+
+Interviewer: How do you work with the hospital these days?
+
+R1: Mostly by picking up the phone, to be honest. We stopped treating the annual contract round as a battle, and the two finance directors sit down together in January and agree the envelope before anybody writes a schedule.
+
+Interviewer: Was the community contract ever put out to the market?
+
+R1: It was advertised in 2015. Three bidders came to the open day, two submitted, and the panel scored them on quality and price before the award went back to the incumbent.
+
+Interviewer: And patients, do they get a say in where they go?
+
+R1: For physiotherapy they can pick any of the four qualified providers on the list, and the money follows them, which keeps everyone on their toes about waiting times.
+
+Interviewer: Anything else we should know?
+
+R1: The alliance board meets monthly. The providers share one set of outcome measures and one pot of risk money, so if the community side saves a bed day the acute trust is not the loser.
+"""
+
+
 def mini_corpus(root: Path) -> Path:
     """A corpus of four small documents: transcript, cp1252 text, DOCX and a two-page PDF."""
     corpus = root / "corpus"
@@ -169,4 +193,19 @@ def mini_corpus(root: Path) -> Path:
         {"doc_id": "A-DOC-02", "path": "site_a/paper.pdf", "site": "site_a", "kind": "document",
              "actor": "commissioner", "date": "2016-02-01", "title": "Board paper"},
     ])
+    return corpus
+
+
+def mini_corpus_with_interview(root: Path, *, site: str, doc_id: str) -> Path:
+    """mini_corpus plus NORTHFIELD_INTERVIEW (as `doc_id` of `site`) and a small training set
+    of the demo corpus's annotations (two sites' files: quick to train on)."""
+    corpus = mini_corpus(root)
+    (corpus / site).mkdir(exist_ok=True)
+    (corpus / site / "int2.txt").write_text(NORTHFIELD_INTERVIEW, encoding="utf-8")
+    with open(corpus / "metadata.csv", "a", encoding="utf-8") as handle:
+        handle.write(f"{doc_id},{site}/int2.txt,{site},interview,commissioner,2016-06-01,"
+                     "Interview\n")
+    (corpus / "annotations").mkdir()
+    for name in ("harbourside.csv", "wealdmoor.csv"):
+        shutil.copy(DEMO_ANNOTATIONS / name, corpus / "annotations" / name)
     return corpus

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from builders import mini_corpus
+from builders import mini_corpus_with_interview
 from conftest import REPO, read_csv, run_pipeline
 
 from interplay.changes import (
@@ -289,25 +289,7 @@ def test_a_crash_between_the_renames_leaves_the_previous_snapshot_readable(tmp_p
 # ---------------------------------------------------------------------------------------
 # The pipeline: a codebook edit, then a run with nothing new
 
-INTERVIEW = """Interview with the director of strategy, Northfield CCG
-
-Interviewer: How do you work with the hospital these days?
-
-R1: Mostly by picking up the phone, to be honest. We stopped treating the annual contract round as a battle, and the two finance directors sit down together in January and agree the envelope before anybody writes a schedule.
-
-Interviewer: Was the community contract ever put out to the market?
-
-R1: It was advertised in 2015. Three bidders came to the open day, two submitted, and the panel scored them on quality and price before the award went back to the incumbent.
-
-Interviewer: And patients, do they get a say in where they go?
-
-R1: For physiotherapy they can pick any of the four qualified providers on the list, and the money follows them, which keeps everyone on their toes about waiting times.
-
-Interviewer: Anything else we should know?
-
-R1: The alliance board meets monthly. The providers share one set of outcome measures and one pot of risk money, so if the community side saves a bed day the acute trust is not the loser.
-"""
-# The edit: phrases that only the first answer of INTERVIEW uses, added to a code.
+# The edit: phrases that only the first answer of NORTHFIELD_INTERVIEW uses, added to a code.
 PHRASES_AFTER = '      - "relational"\n'
 ADDED_PHRASES = '      - "picking up the phone"\n      - "sit down together"\n'
 RECODED = "cooperation.relationships"
@@ -320,15 +302,7 @@ def file_state(path: Path) -> tuple[int, bytes]:
 @pytest.fixture(scope="module")
 def recoded(tmp_path_factory):
     root = tmp_path_factory.mktemp("changes")
-    corpus = mini_corpus(root)
-    (corpus / "site_b").mkdir()
-    (corpus / "site_b" / "int2.txt").write_text(INTERVIEW, encoding="utf-8")
-    with open(corpus / "metadata.csv", "a", encoding="utf-8") as handle:
-        handle.write("B-INT-01,site_b/int2.txt,site_b,interview,commissioner,2016-06-01,"
-                     "Interview\n")
-    (corpus / "annotations").mkdir()
-    for name in ("harbourside.csv", "wealdmoor.csv"):  # a small training set keeps this quick
-        shutil.copy(REPO / "corpus" / "annotations" / name, corpus / "annotations" / name)
+    corpus = mini_corpus_with_interview(root, site="site_b", doc_id="B-INT-01")
     outputs = root / "out"
     run_pipeline(corpus, outputs)
     first = {"csv": (outputs / "changes.csv").read_text(encoding="utf-8"),

@@ -8,39 +8,19 @@ captures what its tests check before the next stage changes the corpus.
 import csv
 import json
 import re
-import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
-from builders import mini_corpus
+from builders import mini_corpus_with_interview
 from conftest import REPO, read_csv, run_pipeline
 from lxml import etree
 from openpyxl import load_workbook
 from sklearn.metrics import cohen_kappa_score
 
 from interplay.cli import main
-
-SECOND_INTERVIEW = """Interview with the director of strategy, Northfield CCG
-
-Interviewer: How do you work with the hospital these days?
-
-R1: Mostly by picking up the phone, to be honest. We stopped treating the annual contract round as a battle, and the two finance directors sit down together in January and agree the envelope before anybody writes a schedule.
-
-Interviewer: Was the community contract ever put out to the market?
-
-R1: It was advertised in 2015. Three bidders came to the open day, two submitted, and the panel scored them on quality and price before the award went back to the incumbent.
-
-Interviewer: And patients, do they get a say in where they go?
-
-R1: For physiotherapy they can pick any of the four qualified providers on the list, and the money follows them, which keeps everyone on their toes about waiting times.
-
-Interviewer: Anything else we should know?
-
-R1: The alliance board meets monthly. The providers share one set of outcome measures and one pot of risk money, so if the community side saves a bed day the acute trust is not the loser.
-"""
 
 THIRD_INTERVIEW = """Interviewer: What changed when the new provider arrived?
 
@@ -101,14 +81,7 @@ def decide(path: Path, decisions: dict[str, tuple[str, str, str]]) -> None:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("review")
-    corpus = mini_corpus(root)
-    (corpus / "site_a" / "int2.txt").write_text(SECOND_INTERVIEW, encoding="utf-8")
-    with open(corpus / "metadata.csv", "a", encoding="utf-8") as handle:
-        handle.write("A-INT-02,site_a/int2.txt,site_a,interview,commissioner,2016-06-01,"
-                     "Interview\n")
-    (corpus / "annotations").mkdir()
-    for name in ("harbourside.csv", "wealdmoor.csv"):  # a small training set keeps this quick
-        shutil.copy(REPO / "corpus" / "annotations" / name, corpus / "annotations" / name)
+    corpus = mini_corpus_with_interview(root, site="site_a", doc_id="A-INT-02")
     outputs = root / "out"
     run_pipeline(corpus, outputs)
     return corpus, outputs
