@@ -7,7 +7,7 @@
 #   scripts/slurm_localhost.sh [WORKDIR]      (as root, or with sudo; .ci/run calls it)
 #
 # Needs the packages slurm-wlm and munge (apt-get install slurm-wlm munge) and the
-# project installed with its `slurm` extra (pip install -e '.[slurm]'; `make test` does).
+# project's .venv (`make setup`); it installs the SLURM executor plugins for itself.
 # The cluster lives in WORKDIR (default: a new temporary folder) and is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +25,14 @@ if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
     echo "SLURM check skipped: install slurm-wlm and munge to run it"
     exit 0
 fi
+
+# The executor plugins, pinned by pyproject.toml's `slurm` extra, go into a folder of this
+# check's own and reach Snakemake (and the jobs SLURM starts) through PYTHONPATH, so the
+# project's .venv stays without them (see pyproject.toml for why).
+PLUGINS=$("$PYTHON" -c 'import tomllib
+print(" ".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["slurm"]))')
+"$PYTHON" -m pip install --quiet --no-deps --target "$WORK/plugins" $PLUGINS
+export PYTHONPATH="$WORK/plugins${PYTHONPATH:+:$PYTHONPATH}"
 
 HOST="$(hostname -s)"
 CPUS="$(nproc)"
