@@ -130,7 +130,8 @@ class RuleMatcher:
         self.codebook = codebook
         self.nlp = english()
         self.phrases = PhraseMatcher(self.nlp.vocab, attr="LOWER")
-        # Per pattern: its anchors as (column, allowed string hashes), longest match, matcher.
+        # Per pattern: its anchors as (column, allowed string hashes), most selective (fewest
+        # allowed values) first, its longest match, and its matcher.
         self.patterns: list[tuple[list[tuple[str, frozenset[int]]], int | None, Matcher]] = []
         for code in codebook.codes:
             if code.phrases:
@@ -138,8 +139,10 @@ class RuleMatcher:
             for pattern in code.patterns:
                 matcher = Matcher(self.nlp.vocab, validate=True)
                 matcher.add(code.id, [pattern])
-                anchors = [(attr, frozenset(self.nlp.vocab.strings.add(v) for v in allowed))
-                           for attr, allowed in _anchors(pattern)]
+                anchors = sorted(((attr, frozenset(self.nlp.vocab.strings.add(v)
+                                                   for v in allowed))
+                                  for attr, allowed in _anchors(pattern)),
+                                 key=lambda anchor: len(anchor[1]))
                 self.patterns.append((anchors, _longest_match(pattern), matcher))
         # Index each pattern under the values of its most selective anchor.
         self._unanchored: list[int] = []
@@ -148,7 +151,7 @@ class RuleMatcher:
             if not anchors:
                 self._unanchored.append(number)
                 continue
-            attr, allowed = min(anchors, key=lambda a: len(a[1]))
+            attr, allowed = anchors[0]
             for value in allowed:
                 self._by_value.setdefault((attr, value), []).append(number)
 
@@ -170,7 +173,7 @@ class RuleMatcher:
             if longest is None or not anchors:
                 matches.update(matcher(doc))
                 continue
-            attr, allowed = min(anchors, key=lambda a: len(a[1]))
+            attr, allowed = anchors[0]
             for begin, end in _windows(columns[attr], allowed, longest):
                 matches.update((key, begin + start, begin + stop)
                                for key, start, stop in matcher(doc[begin:end]))
