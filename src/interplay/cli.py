@@ -272,11 +272,11 @@ def cmd_import_qdpx(args: argparse.Namespace) -> int:
 
 
 SIMILAR_COLUMNS = ("rank", "similarity", "passage_id", "doc_id", "site", "codes", "text")
+KWIC_COLUMNS = ("passage_id", "doc_id", "site", "start", "end", "left", "match", "right", "codes")
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
-    import csv
-
+    from interplay.fileio import write_csv
     from interplay.passage_table import read_coded_passages
     from interplay.similarity import similar_passages
 
@@ -300,13 +300,8 @@ def cmd_similar(args: argparse.Namespace) -> int:
                       f"[{row['site']}]  {row['codes'] or '-'}\n     {text}",
                       markup=False, highlight=False)
     if args.csv:
-        target = Path(args.csv)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=SIMILAR_COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-        console.print(f"{len(rows)} similar passages written to {target}", markup=False,
+        write_csv(args.csv, SIMILAR_COLUMNS, rows)
+        console.print(f"{len(rows)} similar passages written to {args.csv}", markup=False,
                       highlight=False)
     return 0
 
@@ -344,13 +339,14 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_kwic(args: argparse.Namespace) -> int:
-    import csv
+    from dataclasses import asdict
 
     from rich.measure import Measurement
     from rich.table import Table
     from rich.text import Text
 
     from interplay.concordance import find_occurrences
+    from interplay.fileio import write_csv
     from interplay.passage_table import read_coded_passages
 
     if args.width < 0:
@@ -378,12 +374,8 @@ def cmd_kwic(args: argparse.Namespace) -> int:
         needed = Measurement.get(out, out.options.update_width(10_000), table).maximum
         Console(width=max(out.width, needed)).print(table)
     if args.csv:
-        with open(args.csv, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(("passage_id", "doc_id", "site", "start", "end", "left", "match",
-                             "right", "codes"))
-            writer.writerows((h.passage_id, h.doc_id, h.site, h.start, h.end, h.left, h.match,
-                              h.right, ";".join(h.codes)) for h in hits)
+        write_csv(args.csv, KWIC_COLUMNS,
+                  ({**asdict(hit), "codes": ";".join(hit.codes)} for hit in hits))
     written = f"; written to {args.csv}" if args.csv else ""
     console.print(f"{len(hits)} occurrence(s) of '{args.term}' in "
                   f"{len({h.passage_id for h in hits})} passage(s){written}",
