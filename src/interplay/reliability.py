@@ -36,13 +36,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from interplay.agreement import ATTACHED, cohen_kappa, krippendorff_alpha
+from interplay.cooccurrence import ALL_SITES  # the pooled row's site, as cooccurrence.csv names it
 from interplay.fileio import write_csv
 from interplay.passage_table import read_coded_passages
 from interplay.review import read_decisions
 
 REVIEW, CROSS_VALIDATION = "review", "cross_validation"
 REFERENCES = (REVIEW, CROSS_VALIDATION)
-ALL_SITES, UNKNOWN_SITE = "all", "unknown"
+UNKNOWN_SITE = "unknown"
 STATISTICS = ("kappa", "alpha", "precision", "recall")
 RELIABILITY_COLUMNS = ("reference", "site", "code", "documents", "units", "human_positive",
                        "machine_positive",
