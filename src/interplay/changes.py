@@ -517,10 +517,9 @@ def first_run_markdown(current: RunView) -> str:
 
 def diff_html(comparison: Comparison, digests: Sequence[SiteDigest]) -> str:
     """The `interplay diff --html` page: self-contained, everything escaped."""
-    from jinja2 import Environment, PackageLoader, StrictUndefined
+    from interplay.report import template_environment
 
-    environment = Environment(loader=PackageLoader("interplay", "templates"), autoescape=True,
-                              undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    environment = template_environment()
     environment.filters.update(score=_score, figure=figure_text)
     return environment.get_template("diff.html").render(
         before=comparison.before, after=comparison.after, run_text=run_text,

@@ -247,10 +247,16 @@ def load_inputs(*, coded_csv: str | os.PathLike, codebook_path: str | os.PathLik
                         reliability=read_table(reliability_csv, RELIABILITY_COLUMNS))
 
 
+def template_environment() -> Environment:
+    """Jinja2 over the package's templates, for every HTML page interplay writes:
+    autoescaping on, and a name a template uses but is not given is an error."""
+    return Environment(loader=PackageLoader("interplay", "templates"), autoescape=True,
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                       keep_trailing_newline=True)
+
+
 def _environment() -> Environment:
-    environment = Environment(loader=PackageLoader("interplay", "templates"), autoescape=True,
-                              undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                              keep_trailing_newline=True)
+    environment = template_environment()
     environment.filters.update(code_class=code_class, slug=slug, percent=_percent,
                                score=lambda value: f"{float(value):.2f}", statistic=statistic)
     return environment
