@@ -155,8 +155,8 @@ def train(codebook_path: str | Path, annotation_paths: list[str | Path], *,
     report = {
         "cross_validation": coder.cv_metrics_,
         "method": (f"{coder.folds}-fold cross-validation grouped by document; per-code "
-                   "threshold: the one nearest 0.5 within half an F1 point of the best F1 on the "
-                   "out-of-fold scores"),
+                   "threshold: the lowest within two F1 points of the best F1 on the out-of-fold "
+                   "scores"),
         "training": {
             "passages": len(passages),
             "documents": len({a.doc_id for a in passages}),
@@ -284,7 +284,7 @@ def collect_coded(passage_files: list[str], coded_files: list[str], codebook_pat
 def code_table(coder: PassageCoder, table):
     """Code a table of passages (columns id, text): id, codes, score per code, then the
     table's other columns unchanged."""
-    codings = coder.code(table["text"].tolist())
+    codings = coder.code(table["text"].tolist(), with_evidence=False)
     out = table[["id"]].copy()
     out["codes"] = [";".join(c.codes) for c in codings]
     for code in coder.codebook.ids:
