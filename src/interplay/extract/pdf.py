@@ -22,6 +22,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,7 @@ TERMINAL = tuple('.!?:;"”’)]')
 PAGE_NUMBER = re.compile(
     r"^[-–—\s]*(page\s*)?(\d+|[ivxlcdm]+)(\s*(of|/)\s*\d+)?[-–—\s]*$", re.IGNORECASE)
 PDF_BACKENDS = ("pdfplumber", "pypdfium2")
+TEXT, X0, X1, TOP, BOTTOM, SIZE = map(itemgetter, ("text", "x0", "x1", "top", "bottom", "size"))
 ENCRYPTED = ("encrypted PDF", "save an unprotected copy and add that")
 CORRUPT_HINT = "the file is corrupt or truncated; export or download it again"
 
@@ -193,8 +195,10 @@ def page_content(width: float, height: float, chars: Chars, tables: list[Table]
     cuts them (`interplay.extract.pdf_words`) whichever library read the boxes.
     """
     tables = [t for t in tables if len(t.rows) >= 2]
-    table_boxes = [t.bbox for t in tables]
-    words = [w for w in extract_words(chars) if not any(_inside(w, box) for box in table_boxes)]
+    words = extract_words(chars)
+    if tables:
+        boxes = [t.bbox for t in tables]
+        words = [w for w in words if not any(_inside(w, box) for box in boxes)]
     table_lines = [line for line in (_table_line(t, chars) for t in tables) if line.text]
     return PageContent(width=width, height=height, rows=_group_rows(words), tables=table_lines)
 
@@ -202,12 +206,12 @@ def page_content(width: float, height: float, chars: Chars, tables: list[Table]
 def _lay_out(pages: list[PageContent]) -> list[PageLayout]:
     """Reading order per page. A page with thin evidence of columns of its own (a short
     last column, say) borrows the gutter the rest of the document uses, if no row crosses it."""
-    gutters = [_find_gutter(_body_rows(page), page.width) for page in pages]
+    body_rows = [_body_rows(page) for page in pages]
+    gutters = [_find_gutter(rows, page.width) for rows, page in zip(body_rows, pages)]
     common = Counter(round(g) for g in gutters if g is not None).most_common(1)
-    for number, page in enumerate(pages):
+    for number, rows in enumerate(body_rows):
         if gutters[number] is None and common:
             fallback = float(common[0][0])
-            rows = _body_rows(page)
             if rows and not any(_crosses(row, fallback) for row in rows):
                 gutters[number] = fallback
     return [PageLayout(number=number, height=page.height,
@@ -239,13 +243,18 @@ def _table_line(table: Table, chars: Chars) -> Line:
 
 def _group_rows(words: list[dict]) -> list[list[dict]]:
     """Words sharing a baseline (within a fraction of their size), top to bottom."""
+    bottoms = list(map(BOTTOM, words))
+    keys = list(zip(map(round, bottoms, itertools.repeat(1)), map(X0, words)))
     rows: list[list[dict]] = []
-    for word in sorted(words, key=lambda w: (round(w["bottom"], 1), w["x0"])):
-        if rows and abs(rows[-1][0]["bottom"] - word["bottom"]) <= 0.3 * word["size"]:
+    row_bottom = 0.0
+    for i in sorted(range(len(words)), key=keys.__getitem__):
+        word = words[i]
+        if rows and abs(row_bottom - bottoms[i]) <= 0.3 * word["size"]:
             rows[-1].append(word)
         else:
             rows.append([word])
-    return [sorted(row, key=lambda w: w["x0"]) for row in rows]
+            row_bottom = bottoms[i]
+    return [sorted(row, key=X0) for row in rows]
 
 
 def _find_gutter(rows: list[list[dict]], width: float) -> float | None:
@@ -300,11 +309,10 @@ def _split_at_wide_gaps(row: list[dict]) -> list[list[dict]]:
 
 
 def _line_from(words: list[dict]) -> Line:
-    sizes = [w["size"] for w in words]
-    return Line(text=" ".join(w["text"] for w in words),
-                top=min(w["top"] for w in words), bottom=max(w["bottom"] for w in words),
-                x0=min(w["x0"] for w in words), x1=max(w["x1"] for w in words),
-                size=statistics.median(sizes))
+    return Line(text=" ".join(map(TEXT, words)),
+                top=min(map(TOP, words)), bottom=max(map(BOTTOM, words)),
+                x0=min(map(X0, words)), x1=max(map(X1, words)),
+                size=statistics.median(map(SIZE, words)))
 
 
 def _sides(row: list[dict], gutter: float | None) -> list[tuple[str, list[dict]]]:
@@ -324,7 +332,8 @@ def _reading_order(rows: list[list[dict]], tables: list[Line], gutter: float | N
     for row in rows:
         for side, words in _sides(row, gutter):
             for part in _split_at_wide_gaps(words):
-                entries.append((min(w["top"] for w in part), side, _line_from(part)))
+                line = _line_from(part)
+                entries.append((line.top, side, line))
     for table in tables:
         side = "full"
         if gutter is not None and table.x1 <= gutter:

@@ -142,22 +142,22 @@ def _chars(textpage: pdfium.PdfTextPage, frame: PageFrame) -> Chars:
     handle = ctypes.cast(raw, ctypes.c_void_p).value
     count = max(pdfium_c.FPDFText_CountChars(raw), 0)
     text = _page_text(textpage, handle, count)
-    objects = np.array(list(map(_text_object, itertools.repeat(handle, count), range(count))),
-                       dtype=np.uint64).reshape(-1)
+    objects = np.fromiter(map(_text_object, itertools.repeat(handle, count), range(count)),
+                          dtype=np.uint64, count=count)
     real = np.flatnonzero(objects)
     boxes = np.zeros((count, 4), dtype=np.float32)  # FS_RECTF: left, top, right, bottom
     addresses = boxes.ctypes.data + boxes.strides[0] * real
     list(map(_loose_box, itertools.repeat(handle, len(real)), real.tolist(),
              addresses.tolist()))
     # generated spaces: the box and text object of the last real character before them
-    spaces = np.array([i for i in np.flatnonzero(objects == 0).tolist() if text[i] == " "],
-                      dtype=np.int64)
-    position = np.searchsorted(real, spaces) - 1
-    spaces, before = spaces[position >= 0], real[position[position >= 0]]
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    last_real = np.maximum.accumulate(np.where(objects != 0, np.arange(count), -1))
+    spaces = np.flatnonzero((objects == 0) & (codes == ord(" ")) & (last_real >= 0))
+    before = last_real[spaces]
     boxes[spaces] = boxes[before]
     objects[spaces] = objects[before]
     boxes[spaces, 0] = boxes[spaces, 2]  # no width, right after its neighbour
-    kept = np.union1d(real, spaces)
+    kept = np.flatnonzero(objects)
     left, high, right, low = boxes[kept].astype(np.float64).T
     # one style per text object, read at its first (always real) character
     _, first, which = np.unique(objects[kept], return_index=True, return_inverse=True)
@@ -170,10 +170,11 @@ def _chars(textpage: pdfium.PdfTextPage, frame: PageFrame) -> Chars:
     x0, x1 = np.minimum(xa, xb), np.maximum(xa, xb)
     top, bottom = np.minimum(ya, yb), np.maximum(ya, yb)
     top = np.where(upright, bottom - size, top)
-    return Chars([text[i] for i in kept.tolist()], x0, x1, top, bottom, size, upright)
+    kept_text = codes[kept].tobytes().decode("utf-32-le", "surrogatepass")
+    return Chars(list(kept_text), x0, x1, top, bottom, size, upright)
 
 
-def _page_text(textpage: pdfium.PdfTextPage, handle: int, count: int) -> list[str]:
+def _page_text(textpage: pdfium.PdfTextPage, handle: int, count: int) -> str:
     """Every character's text, by index in PDFium's list.
 
     One FPDFText_GetText call for the page instead of FPDFText_GetUnicode per character.
@@ -187,8 +188,8 @@ def _page_text(textpage: pdfium.PdfTextPage, handle: int, count: int) -> list[st
     samples = [*range(0, count, 61), count - 1] if count else []
     if len(text) == count and all(
             _char_text(_unicode(handle, i)) == _char_text(text[i]) for i in samples):
-        return list(text.replace("\ufffe", "-"))
-    return [_char_text(_unicode(handle, i)) for i in range(count)]
+        return text.replace("\ufffe", "-")
+    return "".join(_char_text(_unicode(handle, i)) for i in range(count))
 
 
 def _char_text(code: int | str) -> str:
