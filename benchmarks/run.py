@@ -259,7 +259,7 @@ CODE_PROBE = textwrap.dedent("""
     coder.code(texts[:20])  # first use builds the rule matcher and spaCy's tables
     loaded = time.perf_counter() - start
     start, cpu = time.perf_counter(), time.process_time()
-    coder.code(texts)
+    coder.code(texts, with_evidence=False)  # as `interplay code` does (training.code_table)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     print(json.dumps({"passages": len(texts), "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
                       "passages_per_s": round(len(texts) / wall, 1),
@@ -269,7 +269,8 @@ CODE_PROBE = textwrap.dedent("""
 
 
 def measure_code(model: Path, passages_csv: Path) -> dict:
-    """The coder's `code()` on every codable passage, one thread on one core (BLAS
+    """The coder's `code()` on every codable passage, as `interplay code` runs it (codes and
+    scores, no evidence), one thread on one core (BLAS
     threads off, pinned with taskset where there is one), start-up excluded."""
     single = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
     command = [sys.executable, "-c", CODE_PROBE, str(model), str(passages_csv)]
