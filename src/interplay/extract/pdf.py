@@ -10,8 +10,8 @@ Two backends read the character and ruling-line boxes that all of this works fro
 pdfplumber (pdfminer.six, pure Python; the reference) and pypdfium2 (PDFium, C++;
 see `interplay.extract.pdfium_boxes` for how its boxes are made to match pdfplumber's
 and where they still differ). Everything after the boxes is shared. On the demo corpus
-and the benchmark's papers (CPU time), plain pdfplumber `extract_text` does 10 pages a
-second; this module does 25 with pdfplumber and 100 with pypdfium2.
+and the benchmark's papers (CPU time), plain pdfplumber `extract_text` does 8-10 pages
+a second; this module does 25 with pdfplumber and 110-140 with pypdfium2.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
-from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +42,6 @@ TERMINAL = tuple('.!?:;"”’)]')
 PAGE_NUMBER = re.compile(
     r"^[-–—\s]*(page\s*)?(\d+|[ivxlcdm]+)(\s*(of|/)\s*\d+)?[-–—\s]*$", re.IGNORECASE)
 PDF_BACKENDS = ("pdfplumber", "pypdfium2")
-TEXT, X0, X1, TOP, BOTTOM, SIZE = map(itemgetter, ("text", "x0", "x1", "top", "bottom", "size"))
 ENCRYPTED = ("encrypted PDF", "save an unprotected copy and add that")
 CORRUPT_HINT = "the file is corrupt or truncated; export or download it again"
 
@@ -243,18 +241,13 @@ def _table_line(table: Table, chars: Chars) -> Line:
 
 def _group_rows(words: list[dict]) -> list[list[dict]]:
     """Words sharing a baseline (within a fraction of their size), top to bottom."""
-    bottoms = list(map(BOTTOM, words))
-    keys = list(zip(map(round, bottoms, itertools.repeat(1)), map(X0, words)))
     rows: list[list[dict]] = []
-    row_bottom = 0.0
-    for i in sorted(range(len(words)), key=keys.__getitem__):
-        word = words[i]
-        if rows and abs(row_bottom - bottoms[i]) <= 0.3 * word["size"]:
+    for word in sorted(words, key=lambda w: (round(w["bottom"], 1), w["x0"])):
+        if rows and abs(rows[-1][0]["bottom"] - word["bottom"]) <= 0.3 * word["size"]:
             rows[-1].append(word)
         else:
             rows.append([word])
-            row_bottom = bottoms[i]
-    return [sorted(row, key=X0) for row in rows]
+    return [sorted(row, key=lambda w: w["x0"]) for row in rows]
 
 
 def _find_gutter(rows: list[list[dict]], width: float) -> float | None:
@@ -262,9 +255,11 @@ def _find_gutter(rows: list[list[dict]], width: float) -> float | None:
 
     Candidate positions every 2 pt across the middle of the page are tested against
     every word at once (numpy), since this test runs on every page and was the costliest
-    step of the cleanup in pure Python. Among the best-scoring positions the middle of
-    the widest run is taken, so the gutter sits in the white space rather than against
-    the edge of a column.
+    step of the cleanup in pure Python. A row has a word wholly left of a position if its
+    first word ends there or before, wholly right if its last word starts there or after.
+    Among the best-scoring positions the middle of the widest run (the first, if tied)
+    is taken, so the gutter sits in the white space rather than against the edge of a
+    column.
     """
     positions = []
     x = width * 0.3
@@ -274,27 +269,21 @@ def _find_gutter(rows: list[list[dict]], width: float) -> float | None:
     if not rows or not positions:
         return None
     xs = np.array(positions)
-    x0 = np.array([w["x0"] for row in rows for w in row])[:, None]
-    x1 = np.array([w["x1"] for row in rows for w in row])[:, None]
+    x0 = np.array([w["x0"] for row in rows for w in row])
+    x1 = np.array([w["x1"] for row in rows for w in row])
     starts = np.cumsum([0] + [len(row) for row in rows[:-1]])
-    crossed = np.logical_or.reduceat((x0 < xs) & (xs < x1), starts, axis=0)
-    left = (np.logical_or.reduceat(x1 <= xs, starts, axis=0) & ~crossed).sum(axis=0)
-    right = (np.logical_or.reduceat(x0 >= xs, starts, axis=0) & ~crossed).sum(axis=0)
+    crossed = np.logical_or.reduceat((x0[:, None] < xs) & (xs < x1[:, None]), starts, axis=0)
+    left = ((np.minimum.reduceat(x1, starts)[:, None] <= xs) & ~crossed).sum(axis=0)
+    right = ((np.maximum.reduceat(x0, starts)[:, None] >= xs) & ~crossed).sum(axis=0)
     crossing = crossed.sum(axis=0)
     usable = (left >= 3) & (right >= 3) & (crossing <= 0.2 * len(rows))
-    scores = [(positions[i], int(min(left[i], right[i]) - 3 * crossing[i]))
-              for i in np.flatnonzero(usable)]
-    if not scores:
+    if not usable.any():
         return None
-    best = max(score for _, score in scores)
-    runs: list[list[float]] = []
-    for x, score in scores:
-        if score == best and runs and x - runs[-1][-1] <= 2.0:
-            runs[-1].append(x)
-        elif score == best:
-            runs.append([x])
-    widest = max(runs, key=len)
-    return (widest[0] + widest[-1]) / 2
+    score = np.minimum(left, right) - 3 * crossing
+    best = xs[usable & (score == score[usable].max())]
+    run = np.cumsum(np.diff(best, prepend=-np.inf) > 2.0)
+    widest = best[run == np.bincount(run).argmax()]
+    return float(widest[0] + widest[-1]) / 2
 
 
 def _split_at_wide_gaps(row: list[dict]) -> list[list[dict]]:
@@ -309,10 +298,11 @@ def _split_at_wide_gaps(row: list[dict]) -> list[list[dict]]:
 
 
 def _line_from(words: list[dict]) -> Line:
-    return Line(text=" ".join(map(TEXT, words)),
-                top=min(map(TOP, words)), bottom=max(map(BOTTOM, words)),
-                x0=min(map(X0, words)), x1=max(map(X1, words)),
-                size=statistics.median(map(SIZE, words)))
+    sizes = [w["size"] for w in words]
+    return Line(text=" ".join(w["text"] for w in words),
+                top=min(w["top"] for w in words), bottom=max(w["bottom"] for w in words),
+                x0=min(w["x0"] for w in words), x1=max(w["x1"] for w in words),
+                size=statistics.median(sizes))
 
 
 def _sides(row: list[dict], gutter: float | None) -> list[tuple[str, list[dict]]]:
@@ -421,6 +411,8 @@ def _typical_gap(layouts: list[PageLayout]) -> float:
 
 
 COMMON_WORD, RARE_WORD = -15, -17  # log probabilities join_hyphenated compares against
+WORD = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")
+LINE_FINAL_FRAGMENT = re.compile(r"\S+-$")
 ENTRY_BREAK = b',\n  "'  # between two entries of the word-frequency file
 LAST_VALUE = re.compile(rb'":(-?\d+(?:\.\d+)?)$')
 
@@ -487,13 +479,10 @@ def join_hyphenated(left: str, right: str, *, document_words: frozenset[str] = f
 
 def _document_words(layouts: list[PageLayout]) -> frozenset[str]:
     """Words (and hyphenated compounds) the document uses inside its lines."""
-    words: set[str] = set()
-    for layout in layouts:
-        for flow in layout.flows:
-            for line in flow.lines:
-                inner = re.sub(r"\S+-$", "", line.text)  # a line-final fragment is no word
-                words.update(w.lower() for w in re.findall(r"[A-Za-z]+(?:-[A-Za-z]+)*", inner))
-    return frozenset(words)
+    texts = (line.text for layout in layouts for flow in layout.flows for line in flow.lines)
+    # a line-final fragment is no word; no word runs on across "\n"
+    inner = "\n".join(LINE_FINAL_FRAGMENT.sub("", text) for text in texts)
+    return frozenset(map(str.lower, WORD.findall(inner)))
 
 
 def _join_lines(lines: list[Line], words: frozenset[str]) -> str:

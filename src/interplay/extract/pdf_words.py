@@ -13,6 +13,7 @@ and on random characters.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from pdfplumber.table import (
@@ -29,6 +30,8 @@ WORDS = WordExtractor(extra_attrs=["size"], use_text_flow=False)  # page words
 CELL_WORDS = WordExtractor()  # what pdfplumber's extract_text uses inside a table cell
 WORD_GAP = LINE_GAP = 3  # pdfplumber's default x and y tolerances
 TABLES = TableSettings()  # pdfplumber's defaults, as `page.find_tables()` uses them
+WHITESPACE = [c for c in range(0x3001) if chr(c).isspace()]  # U+3000 is the last one
+EXPAND_LIGATURES = str.maketrans(LIGATURES)
 Box = tuple[float, float, float, float]  # x0, top, x1, bottom
 
 
@@ -78,9 +81,20 @@ class Chars:
                   & (y_mid >= box[1]) & (y_mid < box[3]))
         return self.take(np.flatnonzero(inside))
 
+    @cached_property
+    def codes(self) -> np.ndarray | None:
+        """Each character's code point, if each has exactly one: always so with PDFium;
+        pdfminer gives none for some and several for others ("(cid:12)")."""
+        joined = "".join(self.text)
+        if len(joined) != len(self.text):
+            return None
+        return np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
     def blank(self) -> tuple[np.ndarray, np.ndarray]:
         """Which characters are whitespace, and which have no text at all."""
         n = len(self.text)
+        if self.codes is not None:
+            return np.isin(self.codes, WHITESPACE, kind="table"), np.zeros(n, dtype=bool)
         space = np.fromiter(map(str.isspace, self.text), dtype=bool, count=n)
         empty = np.fromiter(map(len, self.text), dtype=np.int64, count=n) == 0
         return space, empty
@@ -140,21 +154,31 @@ def _words(chars: Chars, run: np.ndarray) -> tuple[list[dict], np.ndarray]:
     if not len(kept):
         return [], np.zeros(0, dtype=np.int64)
     bounds = np.flatnonzero(starts[~space])  # the first kept character starts a word
-    ends = [*bounds[1:].tolist(), len(kept)]
     left = chars.x0[kept][bounds].tolist()
     right = np.maximum.reduceat(chars.x1[kept], bounds).tolist()
     upper = np.minimum.reduceat(chars.top[kept], bounds).tolist()
     lower = np.maximum.reduceat(chars.bottom[kept], bounds).tolist()
     sizes = chars.size[kept][bounds].tolist()
-    text = chars.text
-    kept_text = [text[i] for i in kept.tolist()]
-    if not LIGATURES.keys().isdisjoint(text):
-        kept_text = [LIGATURES.get(t, t) for t in kept_text]
-    words = [{"text": "".join(kept_text[start:end]), "x0": x0_, "x1": x1_, "top": top_,
-              "bottom": bottom_, "size": size_}
-             for start, end, x0_, x1_, top_, bottom_, size_
-             in zip(bounds.tolist(), ends, left, right, upper, lower, sizes)]
+    words = [{"text": text, "x0": x0_, "x1": x1_, "top": top_, "bottom": bottom_, "size": size_}
+             for text, x0_, x1_, top_, bottom_, size_
+             in zip(_word_texts(chars, kept, bounds), left, right, upper, lower, sizes)]
     return words, run[kept][bounds]
+
+
+def _word_texts(chars: Chars, kept: np.ndarray, bounds: np.ndarray) -> list[str]:
+    """The kept characters' text from each bound to the next, ligatures expanded as
+    pdfplumber does. Sliced from one string when each character is one code point."""
+    spans = list(zip(bounds.tolist(), [*bounds[1:].tolist(), len(kept)]))
+    if chars.codes is not None:
+        text = chars.codes[kept].tobytes().decode("utf-32-le", "surrogatepass")
+        words = [text[start:end] for start, end in spans]
+        if any(ligature in text for ligature in LIGATURES):
+            words = [word.translate(EXPAND_LIGATURES) for word in words]
+        return words
+    pieces = [chars.text[i] for i in kept.tolist()]
+    if not LIGATURES.keys().isdisjoint(pieces):
+        pieces = [LIGATURES.get(t, t) for t in pieces]
+    return ["".join(pieces[start:end]) for start, end in spans]
 
 
 def cluster(objects: list[dict], key: str) -> list[list[dict]]:
