@@ -30,21 +30,14 @@ from interplay.cli import _project_settings
 from interplay.codebook import load_codebook
 from interplay.coder import PassageCoder, summary_metrics
 from interplay.config import annotation_dir
-from interplay.training import training_data
+from interplay.training import _fit
 
 CORE_NATIONAL = ("national.csv", "national_extra.csv")
 
 
 def fit(paths: list[Path], codebook, settings) -> PassageCoder:
-    texts, Y, groups, is_passage = training_data(
-        read_annotations(paths, codebook), codebook,
-        use_examples=settings.coding.use_codebook_examples)
-    coding = settings.coding
-    coder = PassageCoder(codebook, C=coding.C, min_words=coding.min_words,
-                         heading_max_words=coding.heading_max_words,
-                         rule_weight=coding.rule_weight, folds=coding.folds,
-                         seed=settings.random_seed)
-    return coder.fit(texts, Y, groups, evaluate=is_passage)
+    annotations = read_annotations(paths, codebook)
+    return _fit(codebook, annotations, [], settings=settings.coding, seed=settings.random_seed)[0]
 
 
 def score(coder: PassageCoder, path: Path, codebook) -> dict:
