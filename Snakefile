@@ -21,8 +21,25 @@ onstart:
     # output is removed to be remade), with every problem named; checked here, in the
     # main process only, rather than by every job.
     from interplay.codebook import load_codebook
+    from interplay.workers import use_workers
 
     load_codebook(SETTINGS.codebook)
+    # Jobs that run as threads of this process (a local run) do their work in worker
+    # processes, one per core; a job on a cluster node works in its own process.
+    if workflow.is_main_process and workflow.local_exec and workflow.use_threads:
+        use_workers(workflow.cores)
+
+
+onsuccess:
+    from interplay.workers import stop
+
+    stop()
+
+
+onerror:
+    from interplay.workers import stop
+
+    stop()
 
 
 include: "rules/common.smk"

@@ -22,6 +22,6 @@ rule changes:
     run:
         from interplay.changes import record_changes
         from interplay.fileio import write_log
-        lines = record_changes(OUT, site_files=input.sites, csv_path=output.csv,
-                               md_path=output.md, snapshot=params.snapshot)
+        lines = run_job(record_changes, OUT, site_files=input.sites, csv_path=output.csv,
+                        md_path=output.md, snapshot=params.snapshot)
         write_log(log[0], lines)

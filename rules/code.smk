@@ -26,11 +26,11 @@ rule train:
     run:
         from interplay.fileio import write_log
         from interplay.training import train_to_files, training_log
-        report = train_to_files(input.codebook, input.annotations, output.model,
-                                output.metrics, output.evaluation,
-                                settings=params.settings, seed=params.seed,
-                                review_dir=str(REVIEW_DIR),
-                                cross_validated_path=output.cross_validated)
+        report = run_job(train_to_files, input.codebook, input.annotations, output.model,
+                         output.metrics, output.evaluation,
+                         settings=params.settings, seed=params.seed,
+                         review_dir=str(REVIEW_DIR),
+                         cross_validated_path=output.cross_validated)
         write_log(log[0], training_log(report))
 
 
@@ -48,7 +48,7 @@ rule code:
     run:
         from interplay.fileio import write_log
         from interplay.training import code_document_to_file
-        coded = code_document_to_file(input.passages, input.model, output[0])
+        coded = run_job(code_document_to_file, input.passages, input.model, output[0])
         write_log(log[0], [f"{coded} passages coded with at least one code"])
 
 
@@ -70,8 +70,9 @@ rule collect_coded:
     run:
         from interplay.fileio import write_log
         from interplay.training import collect_coded
-        count = collect_coded(input.passages, input.coded, input.codebook, output.coded,
-                              review_dir=str(REVIEW_DIR), decisions_csv=output.decisions)
+        count = run_job(collect_coded, input.passages, input.coded, input.codebook,
+                        output.coded, review_dir=str(REVIEW_DIR),
+                        decisions_csv=output.decisions)
         write_log(log[0], [f"{count} passages"])
 
 
@@ -90,7 +91,8 @@ rule agreement:
         from interplay.agreement import write_agreement
         from interplay.codebook import load_codebook
         from interplay.fileio import write_log
-        rows = write_agreement(input.decisions, load_codebook(input.codebook).ids, output[0])
+        rows = run_job(write_agreement, input.decisions, load_codebook(input.codebook).ids,
+                       output[0])
         write_log(log[0], [f"{len(rows)} agreement rows"])
 
 
@@ -113,6 +115,7 @@ rule reliability:
         from interplay.codebook import load_codebook
         from interplay.fileio import write_log
         from interplay.reliability import reliability_log, write_reliability
-        rows = write_reliability(input.decisions, input.coded, input.cross_validated,
-                                 load_codebook(input.codebook).ids, output[0], seed=params.seed)
+        rows = run_job(write_reliability, input.decisions, input.coded,
+                       input.cross_validated, load_codebook(input.codebook).ids, output[0],
+                       seed=params.seed)
         write_log(log[0], reliability_log(rows))

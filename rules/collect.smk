@@ -14,7 +14,7 @@ rule collect_passages:
     run:
         from interplay.collect import collect_passages
         from interplay.fileio import write_log
-        count = collect_passages(input, output[0])
+        count = run_job(collect_passages, input, output[0])
         write_log(log[0], [f"{count} passages from {len(input)} documents"])
 
 
@@ -34,6 +34,6 @@ rule collect_problems:
     run:
         from interplay.collect import collect_problems
         from interplay.fileio import write_log
-        problems = collect_problems(str(CORPUS), input.infos, input.passages, output[0],
-                                    decisions_csv=input.decisions)
+        problems = run_job(collect_problems, str(CORPUS), input.infos, input.passages, output[0],
+                           decisions_csv=input.decisions)
         write_log(log[0], [f"{len(problems)} problems"])

@@ -2,6 +2,7 @@
 
 from interplay.config import check_locations, review_dir
 from interplay.review import decision_digests, sheet_paths
+from interplay.workers import run_job
 
 check_locations(SETTINGS)
 

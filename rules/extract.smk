@@ -39,10 +39,10 @@ rule extract:
         pseudonymise = (Pseudonymiser.from_settings(params.pseudonymisation,
                                                     speaker_labels=params.speaker_labels)
                         if params.pseudonymisation.enabled else None)
-        info = extract_to_files(input.source, output.text, output.info,
-                                doc_id=wildcards.doc_id, display_path=DOCS[wildcards.doc_id].path,
-                                pdf_backend=params.pdf_backend,
-                                max_file_mb=params.max_file_mb, pseudonymise=pseudonymise)
+        info = run_job(extract_to_files, input.source, output.text, output.info,
+                       doc_id=wildcards.doc_id, display_path=DOCS[wildcards.doc_id].path,
+                       pdf_backend=params.pdf_backend,
+                       max_file_mb=params.max_file_mb, pseudonymise=pseudonymise)
         pseudonymised = ([f"{info['pseudonymised_spans']} spans pseudonymised"]
                          if "pseudonymised_spans" in info else [])
         write_log(log[0], [f"{input.source}: {info['chars']} characters, {len(info['pages'])} pages",

@@ -21,10 +21,11 @@ rule run_manifest:
     run:
         from interplay.fileio import write_log
         from interplay.manifest import write_run_manifest
-        manifest = write_run_manifest(
-            output[0], corpus_dir=str(CORPUS), settings=SETTINGS.model_dump(mode="json"),
-            metadata_csv=input.metadata, documents=list(input.documents),
-            codebook=input.codebook, annotations=list(input.annotations),
-            review_sheets=list(input.sheets), model=input.model, metrics_json=input.metrics)
+        manifest = run_job(
+            write_run_manifest, output[0], corpus_dir=str(CORPUS),
+            settings=SETTINGS.model_dump(mode="json"), metadata_csv=input.metadata,
+            documents=list(input.documents), codebook=input.codebook,
+            annotations=list(input.annotations), review_sheets=list(input.sheets),
+            model=input.model, metrics_json=input.metrics)
         write_log(log[0], [f"{len(manifest['inputs']['documents_sha256'])} documents hashed",
                            f"model {manifest['model']['model_id']}"])

@@ -20,6 +20,6 @@ rule refi_export:
     run:
         from interplay.fileio import write_log
         from interplay.refi import export_to_file
-        count = export_to_file(str(CORPUS), input.texts, input.coded, input.codebook,
-                               output.project)
+        count = run_job(export_to_file, str(CORPUS), input.texts, input.coded, input.codebook,
+                        output.project)
         write_log(log[0], [f"{count} coded selections exported"])

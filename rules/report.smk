@@ -24,8 +24,25 @@ rule charts:
     run:
         from interplay.charts import draw_charts_from_files
         from interplay.fileio import write_log
-        written = draw_charts_from_files(input.coded, input.codebook, f"{OUT}/charts")
+        written = run_job(draw_charts_from_files, input.coded, input.codebook, f"{OUT}/charts")
         write_log(log[0], [f"wrote {path}" for path in written])
+
+
+rule similar:
+    input:
+        f"{OUT}/passages.csv",
+    output:
+        f"{OUT}/similar.json",
+    resources:
+        mem_mb=2000,
+        runtime=15,
+    log:
+        f"{OUT}/logs/similar.log",
+    run:
+        from interplay.fileio import write_log
+        from interplay.similarity import write_neighbours
+        count = run_job(write_neighbours, input[0], output[0])
+        write_log(log[0], [f"similar passages listed for {count} passages"])
 
 
 rule report:
@@ -41,6 +58,7 @@ rule report:
         decisions=f"{OUT}/review_decisions.csv",
         cooccurrence=f"{OUT}/cooccurrence.csv",
         reliability=f"{OUT}/reliability.csv",
+        similar=f"{OUT}/similar.json",
     output:
         index=f"{OUT}/report/index.html",
         concordance=f"{OUT}/report/concordance.html",
@@ -55,11 +73,11 @@ rule report:
     run:
         from interplay.fileio import write_log
         from interplay.report import build_report
-        lines = build_report(f"{OUT}/report", coded_csv=input.coded,
-                             codebook_path=input.codebook, metadata_csv=input.metadata,
-                             coded_files=input.coded_docs, text_files=input.texts,
-                             chart_files=input.charts, site_files=input.sites,
-                             agreement_csv=input.agreement, decisions_csv=input.decisions,
-                             cooccurrence_csv=input.cooccurrence,
-                             reliability_csv=input.reliability)
+        lines = run_job(build_report, f"{OUT}/report", coded_csv=input.coded,
+                        codebook_path=input.codebook, metadata_csv=input.metadata,
+                        coded_files=input.coded_docs, text_files=input.texts,
+                        chart_files=input.charts, site_files=input.sites,
+                        agreement_csv=input.agreement, decisions_csv=input.decisions,
+                        cooccurrence_csv=input.cooccurrence,
+                        reliability_csv=input.reliability, similar_json=input.similar)
         write_log(log[0], lines)

@@ -18,6 +18,6 @@ rule segment:
     run:
         from interplay.fileio import write_log
         from interplay.segment import segment_to_file
-        passages = segment_to_file(input.text, input.info, output[0],
-                                   document=params.document, settings=params.settings)
+        passages = run_job(segment_to_file, input.text, input.info, output[0],
+                           document=params.document, settings=params.settings)
         write_log(log[0], [f"{len(passages)} passages"])

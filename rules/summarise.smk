@@ -24,8 +24,8 @@ rule site_summaries:
     run:
         from interplay.fileio import write_log
         from interplay.summarise import write_site_summaries
-        sites = write_site_summaries(input.coded, input.codebook, str(CORPUS), input.texts,
-                                     f"{OUT}/sites")
+        sites = run_job(write_site_summaries, input.coded, input.codebook, str(CORPUS),
+                        input.texts, f"{OUT}/sites")
         write_log(log[0], [f"{len(sites)} site summaries: {', '.join(sites)}"])
 
 
@@ -46,8 +46,8 @@ rule framework_matrix:
     run:
         from interplay.fileio import write_log
         from interplay.summarise import write_framework_matrix
-        sites, documents = write_framework_matrix(input.coded, input.codebook, str(CORPUS),
-                                                  input.texts, output.xlsx, output.csv)
+        sites, documents = run_job(write_framework_matrix, input.coded, input.codebook,
+                                   str(CORPUS), input.texts, output.xlsx, output.csv)
         write_log(log[0], [f"framework matrix: {sites} sites, {documents} documents"])
 
 
@@ -66,6 +66,7 @@ rule cooccurrence:
         from interplay.codebook import load_codebook
         from interplay.cooccurrence import write_cooccurrence
         from interplay.fileio import write_log
-        rows = write_cooccurrence(input.coded, load_codebook(input.codebook), output[0])
+        rows = run_job(write_cooccurrence, input.coded, load_codebook(input.codebook),
+                       output[0])
         pairs = [r for r in rows if r["site"] == "all" and r["passages_both"]]
         write_log(log[0], [f"{len(pairs)} code pairs meet in at least one passage"])

@@ -25,6 +25,9 @@ class AnnotationError(InterplayError):
         self.problems = problems
         super().__init__("annotation problems:\n" + "\n".join(f"  - {p}" for p in problems))
 
+    def __reduce__(self):  # raised in a worker process, re-raised in the job's
+        return type(self), (self.problems,)
+
 
 @dataclass(frozen=True)
 class Annotation:

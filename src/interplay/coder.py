@@ -19,8 +19,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import cohen_kappa_score, f1_score, precision_score, recall_score
 from sklearn.model_selection import GroupKFold, StratifiedKFold, cross_val_predict
-from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.attrs import IS_ALPHA, IS_CURRENCY, IS_PUNCT, IS_SPACE, LEMMA, LIKE_NUM
+from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.tokens import Doc, Span
 
 from interplay.codebook import Codebook
@@ -54,7 +54,8 @@ def looks_like_heading(text: str, *, max_words: int) -> bool:
     return len(stripped.split()) <= max_words and not stripped.endswith(SENTENCE_END)
 
 
-WORD_COLUMNS = [LEMMA, IS_PUNCT, IS_SPACE, LIKE_NUM, IS_CURRENCY]
+NOT_A_WORD = [IS_PUNCT, IS_SPACE, LIKE_NUM, IS_CURRENCY]  # left out of what the classifier reads
+WORD_COLUMNS = [LEMMA, *NOT_A_WORD]
 
 
 def lemma_text(doc: Doc | Span) -> str:

@@ -24,6 +24,9 @@ class FileProblemsError(InterplayError):
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"{path}: {len(problems)} problem(s):\n{lines}")
 
+    def __reduce__(self):  # raised in a worker process, re-raised in the job's
+        return type(self), (self.path, self.problems)
+
 
 class MetadataError(FileProblemsError):
     """metadata.csv cannot be used."""
@@ -46,3 +49,6 @@ class ExtractionError(InterplayError):
         self.problem = problem
         self.hint = hint
         super().__init__(f"{problem} ({hint})")
+
+    def __reduce__(self):
+        return type(self), (self.problem, self.hint)

@@ -19,9 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import pairwise
 
+from spacy.attrs import IDX, LEMMA, ORTH
 from spacy.tokens import Doc
 
-from interplay.coder import lemma_text
+from interplay.coder import NOT_A_WORD
 from interplay.rules import english
 
 # scikit-learn's default token pattern: how the classifier split lemmas into its terms.
@@ -68,18 +69,21 @@ def _term_words(doc: Doc) -> list[tuple[str, int, int]]:
     it came from: the whole token ("tendering" for the lemma "tender"), or, when the token
     is more than one plain word ("alert(1)</script"), the place of the word in it."""
     words = []
-    for token in doc:
-        if not lemma_text(doc[token.i: token.i + 1]):
-            continue  # punctuation, spaces, numbers: not in the classifier's text
-        parts = TERM_TOKEN.findall(token.lemma_.lower())
-        lowered, cursor = token.text.lower(), 0
-        narrow = len(parts) > 1 or not WORD.fullmatch(token.text)
+    strings = doc.vocab.strings
+    for lemma, orth, idx, *not_a_word in doc.to_array([LEMMA, ORTH, IDX, *NOT_A_WORD]).tolist():
+        lemma_string = strings[lemma]
+        if any(not_a_word) or not lemma_string:
+            continue  # punctuation, spaces, numbers: not in the classifier's text (lemma_text)
+        text = strings[orth]
+        parts = TERM_TOKEN.findall(lemma_string.lower())
+        lowered, cursor = text.lower(), 0
+        narrow = len(parts) > 1 or not WORD.fullmatch(text)
         for word in parts:
             found = lowered.find(word, cursor) if narrow else -1
             if found < 0:
-                words.append((word, token.idx, token.idx + len(token.text)))
+                words.append((word, idx, idx + len(text)))
             else:
-                words.append((word, token.idx + found, token.idx + found + len(word)))
+                words.append((word, idx + found, idx + found + len(word)))
                 cursor = found + len(word)
     return words
 
@@ -91,13 +95,16 @@ def term_spans(text: str, evidence: Mapping[str, Mapping], *, doc: Doc | None = 
     if not wanted:
         return []
     words = _term_words(doc if doc is not None else english()(text))
+    starts: dict[str, list[int]] = {}
+    for i, (word, _, _) in enumerate(words):
+        starts.setdefault(word, []).append(i)
     spans = []
     for code, term in sorted(wanted):
         parts = term.split()
         width = len(parts)
-        for i in range(len(words) - width + 1):
+        for i in starts.get(parts[0], []):
             window = words[i: i + width]
-            if [w for w, _, _ in window] == parts:
+            if len(window) == width and [w for w, _, _ in window] == parts:
                 spans.append(Span(window[0][1], window[-1][2], code, "term"))
     return spans
 

@@ -26,6 +26,7 @@ concatenation, so a passage reading `<script>` is shown, not run.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import math
 import os
@@ -73,8 +74,10 @@ def slug(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", value).strip("-") or "x"
 
 
+@functools.cache
 def code_class(code_id: str) -> str:
-    """The CSS class carrying a code's colours (rules in assets/codes.css)."""
+    """The CSS class carrying a code's colours (rules in assets/codes.css); cached, as
+    every passage's chips and score rows ask for it."""
     return "code-" + slug(code_id.replace(".", "-"))
 
 
@@ -123,6 +126,8 @@ class ReportInputs:
     decisions: list[dict[str, str]] = field(default_factory=list)  # review_decisions.csv rows
     cooccurrence: list[dict[str, str]] = field(default_factory=list)  # cooccurrence.csv rows
     reliability: list[dict[str, str]] = field(default_factory=list)  # reliability.csv rows
+    # passage_id -> [(score, passage_id)] from similar.json; None: worked out when rendering
+    neighbours: dict[str, list[tuple[float, str]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -208,10 +213,12 @@ def load_inputs(*, coded_csv: str | os.PathLike, codebook_path: str | os.PathLik
                 agreement_csv: str | os.PathLike | None = None,
                 decisions_csv: str | os.PathLike | None = None,
                 cooccurrence_csv: str | os.PathLike | None = None,
-                reliability_csv: str | os.PathLike | None = None) -> ReportInputs:
+                reliability_csv: str | os.PathLike | None = None,
+                similar_json: str | os.PathLike | None = None) -> ReportInputs:
     """Read the pipeline's outputs. Site summaries are optional: without them each site
     section shows its counts only; without the review files the report says nothing was
-    reviewed; without cooccurrence.csv or reliability.csv it says there is nothing to show."""
+    reviewed; without cooccurrence.csv or reliability.csv it says there is nothing to show;
+    without similar.json the similar passages are worked out here."""
     passages = read_coded_passages(coded_csv)
     listed = read_documents(metadata_csv)
     texts = {}
@@ -244,7 +251,9 @@ def load_inputs(*, coded_csv: str | os.PathLike, codebook_path: str | os.PathLik
                         agreement=read_table(agreement_csv, AGREEMENT_COLUMNS),
                         decisions=read_table(decisions_csv, DECISION_COLUMNS),
                         cooccurrence=read_table(cooccurrence_csv, COOCCURRENCE_COLUMNS),
-                        reliability=read_table(reliability_csv, RELIABILITY_COLUMNS))
+                        reliability=read_table(reliability_csv, RELIABILITY_COLUMNS),
+                        neighbours=(read_json(similar_json)["neighbours"]
+                                    if similar_json else None))
 
 
 def template_environment() -> Environment:
@@ -283,7 +292,12 @@ def _passage_views(inputs: ReportInputs) -> list[PassageView]:
     from interplay.similarity import neighbours_of_codable
 
     order = inputs.codebook.ids
-    neighbours = neighbours_of_codable(inputs.passages)
+    if inputs.neighbours is None:
+        neighbours = neighbours_of_codable(inputs.passages)
+    else:  # a passage missing from similar.json (none, unless it is stale) lists none
+        by_id = {p.passage_id: p for p in inputs.passages}
+        neighbours = {pid: [(score, by_id[other]) for score, other in found if other in by_id]
+                      for pid, found in inputs.neighbours.items()}
     views = []
     for p in inputs.passages:
         evidence = inputs.evidence.get(p.passage_id, {}) if p.codes else {}
@@ -580,14 +594,16 @@ def build_report(out_dir: str | os.PathLike, *, coded_csv: str | os.PathLike,
                  agreement_csv: str | os.PathLike | None = None,
                  decisions_csv: str | os.PathLike | None = None,
                  cooccurrence_csv: str | os.PathLike | None = None,
-                 reliability_csv: str | os.PathLike | None = None) -> list[str]:
+                 reliability_csv: str | os.PathLike | None = None,
+                 similar_json: str | os.PathLike | None = None) -> list[str]:
     """The Snakemake rule's entry point: read the outputs, write the report; returns the
     lines for the rule's log (what was written, and quotes that could not be linked)."""
     inputs = load_inputs(coded_csv=coded_csv, codebook_path=codebook_path,
                          metadata_csv=metadata_csv, coded_files=coded_files,
                          text_files=text_files, chart_files=chart_files, site_files=site_files,
                          agreement_csv=agreement_csv, decisions_csv=decisions_csv,
-                         cooccurrence_csv=cooccurrence_csv, reliability_csv=reliability_csv)
+                         cooccurrence_csv=cooccurrence_csv, reliability_csv=reliability_csv,
+                         similar_json=similar_json)
     written = write_report(inputs, out_dir)
     coded = sum(1 for p in inputs.passages if p.codes)
     lines = [f"{len(written)} files written to {out_dir}",

@@ -9,15 +9,20 @@ make up many of the bigrams.
 
 from __future__ import annotations
 
+import csv
 import os
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
 from interplay.errors import InterplayError
+from interplay.fileio import write_json
 from interplay.passage_table import CodedPassage
 
 SUGGESTIONS = 5
 NEIGHBOURS = 5  # similar passages the report lists under each codable passage
+VECTORIZER = {"ngram_range": (1, 2), "sublinear_tf": True, "stop_words": None}
 
 
 def similar_passages(passages: list[CodedPassage], passage_id: str, *, top: int,
@@ -49,30 +54,58 @@ def similar_passages(passages: list[CodedPassage], passage_id: str, *, top: int,
     return _best(scores.tolist(), candidates, top)
 
 
-def neighbours_of_codable(passages: list[CodedPassage], *, top: int = NEIGHBOURS,
-                          chunk: int = 1000) -> dict[str, list[tuple[float, CodedPassage]]]:
+class PassageText(NamedTuple):
+    """What similarity needs of a passage (a passages.csv row, or a CodedPassage)."""
+
+    passage_id: str
+    text: str
+    codable: bool
+
+
+def neighbours_of_codable(passages: Sequence[PassageText | CodedPassage], *,
+                          top: int = NEIGHBOURS, chunk: int = 1000
+                          ) -> dict[str, list[tuple[float, PassageText | CodedPassage]]]:
     """For every codable passage, the `top` codable passages most like it (never itself),
     ranked as `similar_passages` ranks them: the report's "similar passages" lists.
-    Rows are compared `chunk` at a time, so memory stays linear in the corpus."""
+    Rows are compared `chunk` at a time, so memory stays linear in the corpus. The
+    neighbours depend on the passages' words only, never on their codes, so they are
+    worked out from passages.csv while the coder is still at work."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     codable = [p for p in passages if p.codable]
-    vectorizer = _fitted_vectorizer(passages)
-    if vectorizer is None or len(codable) < 2 or top < 1:
+    if len(codable) < 2 or top < 1:
         return {p.passage_id: [] for p in codable}
-    matrix = vectorizer.transform([p.text for p in codable])  # rows are L2-normalised
+    try:  # fitted on every passage, as _fitted_vectorizer; rows are L2-normalised
+        every = TfidfVectorizer(**VECTORIZER).fit_transform([p.text for p in passages])
+    except ValueError:  # empty vocabulary
+        return {p.passage_id: [] for p in codable}
+    matrix = every[[i for i, p in enumerate(passages) if p.codable]]
     neighbours = {}
     for begin in range(0, len(codable), chunk):
         block = (matrix[begin:begin + chunk] @ matrix.T).toarray()
+        rows = np.arange(len(block))
+        block[rows, begin + rows] = -np.inf  # never itself
+        if top < len(codable) - 1:  # the top scores, with every passage tied at the last
+            kth = np.partition(block, -top, axis=1)[:, -top]
+        else:
+            kth = np.full(len(block), -np.inf)
         for offset, row in enumerate(block):
-            index = begin + offset
-            row[index] = -np.inf  # never itself
-            if top < len(codable) - 1:  # the top scores, with every passage tied at the last
-                kth = np.partition(row, -top)[-top]
-                chosen = np.flatnonzero(row >= kth - 1e-12)
-            else:
-                chosen = np.flatnonzero(row > -np.inf)
-            neighbours[codable[index].passage_id] = _best(
+            chosen = np.flatnonzero((row >= kth[offset] - 1e-12) & (row > -np.inf))
+            neighbours[codable[begin + offset].passage_id] = _best(
                 row[chosen].tolist(), [codable[i] for i in chosen], top)
     return neighbours
+
+
+def write_neighbours(passages_csv: str | os.PathLike, out_json: str | os.PathLike) -> int:
+    """similar.json: each codable passage's neighbours as [score, passage_id] pairs, best
+    first (what the report's document pages list); returns how many passages have some."""
+    with open(passages_csv, encoding="utf-8", newline="") as handle:
+        rows = [PassageText(row["passage_id"], row["text"], row["codable"] == "True")
+                for row in csv.DictReader(handle)]
+    neighbours = {passage_id: [[score, other.passage_id] for score, other in found]
+                  for passage_id, found in neighbours_of_codable(rows).items()}
+    write_json(out_json, {"top": NEIGHBOURS, "neighbours": neighbours})
+    return sum(1 for found in neighbours.values() if found)
 
 
 def _fitted_vectorizer(passages: list[CodedPassage]):
@@ -80,7 +113,7 @@ def _fitted_vectorizer(passages: list[CodedPassage]):
     None when the corpus has no words at all."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words=None)
+    vectorizer = TfidfVectorizer(**VECTORIZER)
     try:
         vectorizer.fit([p.text for p in passages])
     except ValueError:  # empty vocabulary
@@ -88,8 +121,7 @@ def _fitted_vectorizer(passages: list[CodedPassage]):
     return vectorizer
 
 
-def _best(scores: list[float], candidates: list[CodedPassage], top: int
-          ) -> list[tuple[float, CodedPassage]]:
+def _best(scores: list[float], candidates: list, top: int) -> list[tuple[float, object]]:
     """The `top` highest scores, best first, ties by passage_id."""
     ranked = sorted(zip(scores, candidates, strict=True),
                     key=lambda pair: (-round(pair[0], 12), pair[1].passage_id))

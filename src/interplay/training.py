@@ -8,6 +8,7 @@ current one and retrain rather than silently code with the wrong codebook.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -182,6 +183,18 @@ def load_model(path: str | Path) -> tuple[PassageCoder, dict]:
     return stored["coder"], stored["trained_on"]
 
 
+@functools.lru_cache(maxsize=2)
+def _model_as_saved(path: str, mtime_ns: int, size: int) -> tuple[PassageCoder, dict]:
+    return load_model(path)
+
+
+def load_model_cached(path: str | Path) -> tuple[PassageCoder, dict]:
+    """The model at `path`, loaded once per process while the file stays the same: a run's
+    code jobs share worker processes, and loading took longer than coding a document."""
+    stat = Path(path).stat()
+    return _model_as_saved(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+
+
 def model_id(trained_on: dict) -> str:
     return hashlib.sha256(json.dumps(trained_on, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -229,7 +242,7 @@ def evidence_summary(coding: Coding) -> str:
 
 def code_document_to_file(passages_path: str, model_path: str, out_path: str) -> int:
     """Code one document's codable passages; write codings with scores and evidence."""
-    coder, trained_on = load_model(model_path)
+    coder, trained_on = load_model_cached(model_path)
     data = read_json(passages_path)
     codable = [p for p in data["passages"] if p["codable"]]
     codings = coder.code([p["text"] for p in codable])

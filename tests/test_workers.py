@@ -1,0 +1,126 @@
+"""Jobs' work in worker processes: results and errors come back as if run in the job, and a
+worker that dies fails only the job that killed it."""
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from interplay import workers
+from interplay.errors import ExtractionError, FileProblemsError
+
+
+def process_id(_: object = None) -> int:
+    return os.getpid()
+
+
+def argument_types(*args, **kwargs) -> list[str]:
+    return [type(value).__name__ for value in (*args, *kwargs.values())]
+
+
+def refuse(path: str) -> None:
+    raise FileProblemsError(path, ["row 3: unknown site", "row 9: no file"])
+
+
+def die(_: object = None) -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def wait_then_report(seconds: float) -> int:
+    threading.Event().wait(seconds)
+    return os.getpid()
+
+
+@pytest.fixture
+def two_workers():
+    workers.use_workers(2)
+    yield
+    workers.stop()
+    workers.use_workers(0)
+
+
+def test_without_workers_the_work_runs_in_the_calling_process():
+    workers.use_workers(0)
+    assert workers.run_job(process_id) == os.getpid()
+
+
+def test_work_runs_in_other_processes_and_returns_its_result(two_workers):
+    pids = {workers.run_job(process_id) for _ in range(6)}
+    assert os.getpid() not in pids
+    assert 1 <= len(pids) <= 2  # the pool's processes, reused from job to job
+
+
+def test_an_error_comes_back_whole(two_workers):
+    with pytest.raises(FileProblemsError) as raised:
+        workers.run_job(refuse, "corpus/metadata.csv")
+    assert raised.value.path == "corpus/metadata.csv"
+    assert raised.value.problems == ["row 3: unknown site", "row 9: no file"]
+
+
+def test_errors_with_their_own_arguments_survive_the_trip():
+    error = ExtractionError("page 3 cannot be read", "re-save the PDF")
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.problem, copy.hint, str(copy)) == (error.problem, error.hint, str(error))
+
+
+def test_snakemake_style_arguments_arrive_as_plain_str_and_list(two_workers):
+    class FileName(str):
+        pass
+
+    class Names(list):
+        pass
+
+    # local classes cannot be pickled: they must be converted before the trip
+    assert workers.run_job(argument_types, FileName("a.txt"), Names([FileName("b")]),
+                           out=FileName("c")) == ["str", "list", "str"]
+
+
+def test_a_dying_worker_fails_only_its_own_job(two_workers):
+    results: dict[str, object] = {}
+
+    def innocent():
+        results["innocent"] = workers.run_job(wait_then_report, 1.0)
+
+    neighbour = threading.Thread(target=innocent)
+    neighbour.start()
+    with pytest.raises(workers.WorkerDied, match="test_workers.die"):
+        workers.run_job(die)
+    neighbour.join()
+    assert isinstance(results["innocent"], int)  # its job ran again, alone, and finished
+    assert workers.run_job(process_id) != os.getpid()  # and later jobs get a fresh pool
+
+
+def _running(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie has ended
+
+
+RUN_THEN_HANG = """
+import os, sys, threading
+from interplay import workers
+workers.use_workers(1)
+print(workers.run_job(os.getpid), flush=True)
+threading.Event().wait()
+"""
+
+
+def test_workers_end_when_the_run_is_killed_outright():
+    run = subprocess.Popen([sys.executable, "-c", RUN_THEN_HANG], stdout=subprocess.PIPE,
+                           text=True)
+    worker = int(run.stdout.readline())
+    assert _running(worker)
+    run.kill()
+    run.wait()
+    deadline = time.monotonic() + 20
+    while _running(worker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _running(worker)
