@@ -60,12 +60,15 @@ def _load() -> float:
 
 
 class TreeMemory:
-    """Largest resident set of any single process in a process tree, polled from /proc
-    (used where /usr/bin/time is missing; on Linux `time -v` reports the same figure,
-    since the kernel carries each reaped child's peak up to its parent)."""
+    """Largest resident set of any single process in a process tree, and the CPU time of
+    its processes, polled from /proc. GNU time sees only what the kernel carries up from
+    reaped children; the pipeline's worker processes are children of a multiprocessing
+    fork server that no process waits for, so their memory and CPU reach time's figures
+    late or not at all."""
 
     def __init__(self, root: int, interval: float = 0.5):
         self.root, self.interval, self.peak_kib = root, interval, 0
+        self._cpu_ticks: dict[int, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
 
@@ -98,8 +101,15 @@ class TreeMemory:
                     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                         if line.startswith("VmHWM:"):
                             self.peak_kib = max(self.peak_kib, int(line.split()[1]))
-                except OSError:
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    ticks = int(fields[11]) + int(fields[12])  # utime + stime
+                    self._cpu_ticks[pid] = max(self._cpu_ticks.get(pid, 0), ticks)
+                except (OSError, IndexError, ValueError):
                     continue
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(self._cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")
 
 
 def run_timed(command: list[str], log: Path, *, env: dict | None = None) -> dict:
@@ -110,21 +120,17 @@ def run_timed(command: list[str], log: Path, *, env: dict | None = None) -> dict
     full = [time_bin, "-f", "%M %U %S", "-o", str(rss_file), *command] if time_bin else command
     load = _load()
     start = time.perf_counter()
-    peak_kib, cpu = 0, None
     with open(log, "w", encoding="utf-8") as out:
         process = subprocess.Popen(full, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
                                    env={**os.environ, **(env or {})})
-        if time_bin:
+        with TreeMemory(process.pid) as memory:
             code = process.wait()
-        else:
-            with TreeMemory(process.pid) as memory:
-                code = process.wait()
-            peak_kib = memory.peak_kib
     wall = time.perf_counter() - start
+    peak_kib, cpu = memory.peak_kib, round(memory.cpu_s, 1)
     if time_bin and rss_file.exists():
         fields = rss_file.read_text().split()[-3:]  # GNU time: max RSS (KiB), user s, system s
-        peak_kib = int(fields[0])
-        cpu = round(float(fields[1]) + float(fields[2]), 1)
+        peak_kib = max(peak_kib, int(fields[0]))
+        cpu = max(cpu, round(float(fields[1]) + float(fields[2]), 1))
     if code != 0:
         raise SystemExit(f"failed ({code}): {' '.join(command)}; see {log}")
     return {"wall_s": round(wall, 2), "cpu_s": cpu, "peak_rss_gib": round(peak_kib * 1024 / GIB, 3),
