@@ -83,3 +83,26 @@ def test_upper_case_lemmas_are_refused(raw):
     data["codes"][0]["patterns"].append([{"LEMMA": "Tender"}])
     with pytest.raises(CodebookError, match="LEMMA values are lower case"):
         parse_codebook(data)
+
+
+def test_interplay_run_checks_a_codebook_again_only_when_it_changes(raw, tmp_path, monkeypatch):
+    from interplay import cli
+
+    path, outputs = tmp_path / "codebook.yaml", tmp_path / "outputs"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    cli.check_codebook(path, outputs)
+    assert (outputs / cli.CODEBOOK_CHECKED).is_file()
+
+    def must_not_run(_):
+        raise AssertionError("an unchanged codebook was checked again")
+
+    monkeypatch.setattr(cli, "load_codebook", must_not_run)
+    cli.check_codebook(path, outputs)  # unchanged since it passed: no second check
+    monkeypatch.undo()
+
+    broken = copy.deepcopy(raw)
+    broken["codes"][0]["patterns"].append([{"LOWR": "tender"}])
+    path.write_text(yaml.safe_dump(broken), encoding="utf-8")
+    for _ in range(2):  # a refused codebook is refused every time
+        with pytest.raises(CodebookError, match="code 'competition.tendering' field 'patterns"):
+            cli.check_codebook(path, outputs)

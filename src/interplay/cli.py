@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import hashlib
 import os
 import re
 import subprocess
 import sys
 from collections import deque
 from contextlib import contextmanager
+from importlib.metadata import version as package_version
 from pathlib import Path
 
 import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from interplay import __version__
 from interplay.codebook import load_codebook
 from interplay.config import (
     annotation_dir,
@@ -137,6 +140,28 @@ def _snakemake_with_progress(command: list[str], root: Path, log_path: Path
     return code, tail
 
 
+CODEBOOK_CHECKED = Path("logs") / "codebook-checked.sha256"
+
+
+def check_codebook(codebook: Path, outputs: Path) -> None:
+    """Refuse a faulty codebook, every problem named. One that passed before, unchanged
+    (same bytes, same interplay and spaCy versions), is not checked again: building its
+    matchers takes most of a second, most of what a run with nothing to do costs. Any run
+    with jobs to do checks it in full again before they start (the Snakefile's onstart)."""
+    try:
+        digest = hashlib.sha256(codebook.read_bytes() + f"\n{__version__} "
+                                f"{package_version('spacy')}".encode()).hexdigest()
+    except OSError:  # unreadable: load_codebook says so
+        digest = None
+    stamp = outputs / CODEBOOK_CHECKED
+    if digest and stamp.is_file() and stamp.read_text(encoding="utf-8") == digest:
+        return
+    load_codebook(codebook)
+    if digest:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(digest, encoding="utf-8")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     root = find_project_root()
     settings = _project_settings(root, args.corpus, args.outputs, args.annotations, args.config)
@@ -144,8 +169,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Faults that make the whole input ambiguous stop here, every problem named, before
     # Snakemake plans (or removes) anything.
     read_corpus(settings.corpus)
-    load_codebook(settings.codebook)
     settings.outputs.mkdir(parents=True, exist_ok=True)
+    check_codebook(settings.codebook, settings.outputs)
     log_path = settings.outputs / "logs" / "snakemake.log"
     command = _snakemake_command(root, args)
     with outputs_lock(settings.outputs):

@@ -35,8 +35,6 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import NamedTuple
 
-from openpyxl.utils.exceptions import InvalidFileException
-
 from interplay.annotations import split_codes
 from interplay.codebook import Codebook
 from interplay.errors import InterplayError
@@ -55,9 +53,14 @@ DECISION_COLUMNS = ("reviewer", "sheet", "row", "passage_id", "doc_id", "decisio
                     "shown_machine_codes", "reviewer_codes", "comment", "status", "problem")
 
 
-# What reading a damaged or mislabelled sheet raises (openpyxl, zipfile, csv, decoding).
-UNREADABLE = (OSError, ValueError, KeyError, IndexError, zipfile.BadZipFile, csv.Error,
-              InvalidFileException)
+def sheet_read_errors() -> tuple[type[Exception], ...]:
+    """What reading a damaged or mislabelled sheet raises (openpyxl, zipfile, csv,
+    decoding). A function, so openpyxl is imported only where a sheet is read: the
+    Snakefile imports this module to plan every run."""
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    return (OSError, ValueError, KeyError, IndexError, zipfile.BadZipFile, csv.Error,
+            InvalidFileException)
 
 
 class ReviewError(InterplayError):
@@ -152,7 +155,7 @@ def read_review_sheets(review_dir: str | os.PathLike, codebook: Codebook) -> Rev
             continue
         try:
             header, rows = raw_rows(path)
-        except UNREADABLE as error:  # a corrupt workbook must not lose the other sheets
+        except sheet_read_errors() as error:  # a corrupt workbook must not lose the other sheets
             result.unreadable.append(_sheet_problem(
                 path, f"cannot read the sheet ({type(error).__name__}: {error})",
                 "save it again as .xlsx or UTF-8 .csv; its decisions are not applied"))
@@ -244,7 +247,7 @@ def decision_digests(review_dir: str | os.PathLike) -> DecisionDigests:
     for path in sheet_paths(review_dir):
         try:
             _, rows = raw_rows(path)
-        except UNREADABLE:
+        except sheet_read_errors():
             unreadable = path.name.encode() + hashlib.sha256(path.read_bytes()).digest()
             everything.update(unreadable)
             training.update(unreadable)
