@@ -170,10 +170,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Snakemake plans (or removes) anything.
     read_corpus(settings.corpus)
     settings.outputs.mkdir(parents=True, exist_ok=True)
-    check_codebook(settings.codebook, settings.outputs)
     log_path = settings.outputs / "logs" / "snakemake.log"
     command = _snakemake_command(root, args)
     with outputs_lock(settings.outputs):
+        # inside the lock: a run refused for another one at work writes nothing
+        check_codebook(settings.codebook, settings.outputs)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_path.write_text("", encoding="utf-8")
         code, tail = _snakemake_with_progress(command, root, log_path)
