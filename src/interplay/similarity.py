@@ -30,8 +30,6 @@ def similar_passages(passages: list[CodedPassage], passage_id: str, *, top: int,
                      ) -> list[tuple[float, CodedPassage]]:
     """Up to `top` codable passages most like `passage_id` (never itself), best first;
     ties by passage_id. Raises InterplayError for an unknown passage or code."""
-    from sklearn.metrics.pairwise import cosine_similarity
-
     by_id = {p.passage_id: p for p in passages}
     if passage_id not in by_id:
         raise InterplayError(f"no passage '{passage_id}' in coded_passages.csv; "
@@ -46,11 +44,13 @@ def similar_passages(passages: list[CodedPassage], passage_id: str, *, top: int,
                   and (missing_code is None or missing_code not in p.codes)]
     if not candidates or top < 1:
         return []
-    vectorizer = _fitted_vectorizer(passages)
-    if vectorizer is None:
+    rows = _tfidf_rows(passages)
+    if rows is None:
         return []
-    scores = cosine_similarity(vectorizer.transform([by_id[passage_id].text]),
-                               vectorizer.transform([p.text for p in candidates]))[0]
+    index = {p.passage_id: i for i, p in enumerate(passages)}
+    wanted = rows[[index[passage_id]]]
+    others = rows[[index[p.passage_id] for p in candidates]]
+    scores = (wanted @ others.T).toarray()[0]  # rows are L2-normalised: cosine similarity
     return _best(scores.tolist(), candidates, top)
 
 
@@ -70,16 +70,11 @@ def neighbours_of_codable(passages: Sequence[PassageText | CodedPassage], *,
     Rows are compared `chunk` at a time, so memory stays linear in the corpus. The
     neighbours depend on the passages' words only, never on their codes, so they are
     worked out from passages.csv while the coder is still at work."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
     codable = [p for p in passages if p.codable]
-    if len(codable) < 2 or top < 1:
+    rows = _tfidf_rows(passages) if len(codable) >= 2 and top >= 1 else None
+    if rows is None:
         return {p.passage_id: [] for p in codable}
-    try:  # fitted on every passage, as _fitted_vectorizer; rows are L2-normalised
-        every = TfidfVectorizer(**VECTORIZER).fit_transform([p.text for p in passages])
-    except ValueError:  # empty vocabulary
-        return {p.passage_id: [] for p in codable}
-    matrix = every[[i for i, p in enumerate(passages) if p.codable]]
+    matrix = rows[[i for i, p in enumerate(passages) if p.codable]]
     neighbours = {}
     for begin in range(0, len(codable), chunk):
         block = (matrix[begin:begin + chunk] @ matrix.T).toarray()
@@ -108,17 +103,15 @@ def write_neighbours(passages_csv: str | os.PathLike, out_json: str | os.PathLik
     return sum(1 for found in neighbours.values() if found)
 
 
-def _fitted_vectorizer(passages: list[CodedPassage]):
-    """TF-IDF fitted on every passage, so IDF does not depend on which are compared;
-    None when the corpus has no words at all."""
+def _tfidf_rows(passages: Sequence[PassageText | CodedPassage]):
+    """Every passage's TF-IDF row (L2-normalised), fitted on every passage so IDF does not
+    depend on which are compared; None when the corpus has no words at all."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vectorizer = TfidfVectorizer(**VECTORIZER)
     try:
-        vectorizer.fit([p.text for p in passages])
+        return TfidfVectorizer(**VECTORIZER).fit_transform([p.text for p in passages])
     except ValueError:  # empty vocabulary
         return None
-    return vectorizer
 
 
 def _best(scores: list[float], candidates: list, top: int) -> list[tuple[float, object]]:
