@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from interplay.codebook import load_codebook
 from interplay.rules import RuleMatcher
@@ -43,9 +45,9 @@ def test_prefiltered_matching_equals_plain_spacy_matching(rules, repo):
     texts += [block for path in sorted(seeds.glob("*")) if path.is_file()
               for block in path.read_text(encoding="utf-8", errors="replace").split("\n\n")
               if len(block) > 80] if seeds.is_dir() else []
+    docs = list(rules.docs(texts))
     matched = 0
-    for doc in rules.docs(texts):
-        found = rules._pattern_matches(doc)
+    for doc, found in zip(docs, rules._pattern_matches(docs), strict=True):
         assert set(found) == set(plain(doc)), doc.text
         matched += bool(found)
     assert matched > 500
@@ -66,13 +68,66 @@ def test_longest_match_bounds_the_window_or_asks_for_the_whole_passage(pattern, 
     assert _longest_match(pattern) == longest
 
 
-def test_windows_around_anchors_merge_where_they_overlap():
-    from interplay.rules import _windows
+# Patterns of every kind the windows must get right: optional and repeated tokens, an
+# anchor twice, IN lists on LOWER, LEMMA and ORTH, and patterns that must see the whole
+# passage (unbounded, negated, sentence starts, no anchor).
+TRICKY_PATTERNS = [
+    [{"LOWER": {"IN": ["a", "b"]}}],
+    [{"LOWER": "a"}, {"LOWER": "b", "OP": "?"}, {"LEMMA": "tender"}],
+    [{"LEMMA": "tender"}, {"IS_PUNCT": False, "OP": "{0,2}"}, {"ORTH": {"IN": ["A", "c"]}}],
+    [{"LOWER": "a", "OP": "{2}"}, {"LOWER": "b", "OP": "{,2}"}],
+    [{"LOWER": "a"}, {"IS_ALPHA": True, "OP": "?"}, {"LOWER": "a"}],
+    [{"LOWER": "c"}, {"LOWER": "b", "OP": "+"}],
+    [{"LOWER": "b"}, {"LOWER": "a", "OP": "!"}],
+    [{"LOWER": "c", "IS_SENT_START": True}],
+    [{"IS_PUNCT": True}, {"LOWER": "c", "OP": "?"}],
+]
+WORDS = ["a", "A", "b", "c", "the", "tender", "Tenders", "tendered", ",", "."]
 
-    column = ["x", "a", "x", "x", "a", "x", "x", "x", "x", "a"]
-    assert _windows(column, frozenset({"a"}), 2) == [(0, 3), (3, 6), (8, 10)]
-    assert _windows(column, frozenset({"a"}), 3) == [(0, 7), (7, 10)]
-    assert _windows(column, frozenset({"b"}), 3) == []
+
+def rules_for(patterns: list[list[dict]], phrases: tuple[str, ...] = ()) -> RuleMatcher:
+    """A RuleMatcher for a codebook with one code per pattern, and one for the phrases."""
+    from interplay.codebook import parse_codebook
+
+    codes = [{"patterns": [pattern]} for pattern in patterns]
+    codes += [{"phrases": list(phrases)}] if phrases else []
+    return RuleMatcher(parse_codebook({
+        "families": {"competition": {"label": "Competition"}},
+        "codes": [{"id": f"competition.p{n}", "label": "p", "family": "competition",
+                   "colour": "#000000", "definition": "d", **code}
+                  for n, code in enumerate(codes)]}))
+
+
+@pytest.fixture(scope="module")
+def tricky():
+    return rules_for(TRICKY_PATTERNS)
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.sampled_from(WORDS), max_size=14), min_size=1, max_size=5))
+def test_batches_match_as_plain_spacy_matching_passage_by_passage(tricky, passages):
+    """Windows clipped to their passage and merged within it, whatever the batch holds
+    (empty passages, anchors at the edges, next to another passage's anchors)."""
+    from spacy.matcher import Matcher
+
+    plain = Matcher(tricky.nlp.vocab)
+    for code in tricky.codebook.codes:
+        plain.add(code.id, code.patterns)
+    docs = list(tricky.docs([" ".join(words) for words in passages]))
+    assert [set(found) for found in tricky._pattern_matches(docs)] == \
+        [set(plain(doc)) for doc in docs]
+    assert tricky.evidence_of(docs) == [tricky.evidence(doc) for doc in docs]
+
+
+def test_no_pattern_to_run_in_windows():
+    phrases_only = rules_for([], phrases=("market test",))
+    assert phrases_only.evidence_of([]) == []
+    assert [[e.text for e in found] for found in phrases_only.evidence_of(
+        list(phrases_only.docs(["", "A market test."])))] == [[], ["market test"]]
+    whole = rules_for([[{"LOWER": "a"}, {"LOWER": "b", "OP": "+"}], [{"IS_PUNCT": True}]])
+    assert [[e.text for e in found] for found in whole.evidence_of(
+        list(whole.docs(["", "a b b, x", "b a"])))] == [[], ["a b b", ","], []]
 
 
 def test_capitalised_words_get_lower_case_lemmas():

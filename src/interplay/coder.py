@@ -60,11 +60,12 @@ WORD_COLUMNS = [LEMMA, *NOT_A_WORD]
 
 def lemma_text(doc: Doc | Span) -> str:
     """What the classifier reads: the lower-case lemmas of the words, without punctuation,
-    numbers or currency signs. Read from the Doc's arrays, with no Token object per token."""
-    strings = doc.vocab.strings
-    return " ".join(strings[lemma].lower()
-                    for lemma, *not_a_word in doc.to_array(WORD_COLUMNS).tolist()
-                    if not any(not_a_word))
+    numbers or currency signs. Read from the Doc's arrays, with no Token object per token,
+    and lower-cased at once: the same as word by word, since the one thing lower() looks
+    beyond a letter for (whether a sigma ends a word) stops at a space."""
+    words = doc.to_array(WORD_COLUMNS)
+    lemmas = words[~words[:, 1:].any(axis=1), 0].tolist()
+    return " ".join(map(doc.vocab.strings.__getitem__, lemmas)).lower()
 
 
 def _best_threshold(y: np.ndarray, scores: np.ndarray) -> float:
@@ -143,7 +144,7 @@ class PassageCoder:
 
     def _analyse(self, texts: list[str]) -> tuple[list[Doc], list[str], list[list[Evidence]]]:
         docs = list(self.rules.docs(texts))
-        return docs, [lemma_text(d) for d in docs], [self.rules.evidence(d) for d in docs]
+        return docs, [lemma_text(d) for d in docs], self.rules.evidence_of(docs)
 
     def _rule_matrix(self, evidence: list[list[Evidence]]) -> sparse.csr_matrix:
         column = {code: j for j, code in enumerate(self.codebook.ids)}
