@@ -32,6 +32,12 @@ def die(_: object = None) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def numerical_threads() -> dict[str, int]:
+    import numpy  # noqa: F401  (loads BLAS, as the coder does)
+    from threadpoolctl import threadpool_info
+    return {pool["internal_api"]: pool["num_threads"] for pool in threadpool_info()}
+
+
 def wait_then_report(seconds: float) -> int:
     threading.Event().wait(seconds)
     return os.getpid()
@@ -54,6 +60,12 @@ def test_work_runs_in_other_processes_and_returns_its_result(two_workers):
     pids = {workers.run_job(process_id) for _ in range(6)}
     assert os.getpid() not in pids
     assert 1 <= len(pids) <= 2  # the pool's processes, reused from job to job
+
+
+def test_numerical_libraries_use_one_thread_in_each_worker(two_workers):
+    # the pool has a worker per core; BLAS threads on top would oversubscribe the cores
+    threads = workers.run_job(numerical_threads)
+    assert threads and set(threads.values()) == {1}
 
 
 def test_an_error_comes_back_whole(two_workers):

@@ -22,6 +22,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from threadpoolctl import threadpool_limits
+
 from interplay.errors import InterplayError
 
 # Imported once in the fork server, so each worker starts with them loaded.
@@ -86,8 +88,17 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _start_worker(run_pid: int) -> None:
+    """In a new worker: one thread for numerical libraries (BLAS, OpenMP), since the pool
+    already has a worker per core. Their own thread pools, one per core in every worker,
+    would oversubscribe the cores and spin against each other: training took minutes
+    instead of seconds beside another job. Then end with the run."""
+    threadpool_limits(limits=1)
+    _end_with(run_pid)
+
+
 def _new_pool(size: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(size, mp_context=_context(), initializer=_end_with,
+    return ProcessPoolExecutor(size, mp_context=_context(), initializer=_start_worker,
                                initargs=(os.getpid(),))
 
 
