@@ -18,6 +18,8 @@ rule train:
         settings=SETTINGS.coding,
         seed=SETTINGS.random_seed,
         reviews=REVIEWS_FOR_TRAINING,
+        # a new interplay may read features differently: its own model, trained afresh
+        interplay=INTERPLAY_VERSION,
     resources:
         mem_mb=4000,
         runtime=60,

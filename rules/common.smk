@@ -1,5 +1,6 @@
 # Input functions and constraints shared by every stage.
 
+from interplay import __version__ as INTERPLAY_VERSION
 from interplay.config import check_locations, review_dir
 from interplay.review import decision_digests, sheet_paths
 from interplay.workers import run_job

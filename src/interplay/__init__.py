@@ -1,3 +1,3 @@
 """interplay: code NHS commissioning texts for competition and cooperation, reproducibly."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
