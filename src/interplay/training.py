@@ -285,7 +285,9 @@ def collect_coded(passage_files: list[str], coded_files: list[str], codebook_pat
                     codes=item["codes"], scores=item["scores"], evidence=item["evidence"]))
             review = resolution.by_passage.get(passage["passage_id"])
             if review:
-                row.update(codes=";".join(review.codes), coded_by=review.coded_by,
+                # in codebook order, as the machine's codes are, whoever gave them
+                row.update(codes=";".join(sorted(review.codes, key=codebook.ids.index)),
+                           coded_by=review.coded_by,
                            review_status=review.status, review_comments=review.comments)
             if row.get("coded_by"):
                 row["orientation"] = codebook.orientation(row["codes"].split(";")
