@@ -68,6 +68,15 @@ def test_numerical_libraries_use_one_thread_in_each_worker(two_workers):
     assert threads and set(threads.values()) == {1}
 
 
+def test_numerical_libraries_use_one_thread_without_workers_too():
+    # as on SLURM: the same thread count as the workers, so the same rounding and scores
+    # (a rule imports its function's module, and with it BLAS, before calling run_job)
+    import numpy  # noqa: F401
+    workers.use_workers(0)
+    threads = workers.run_job(numerical_threads)
+    assert threads and set(threads.values()) == {1}
+
+
 def test_an_error_comes_back_whole(two_workers):
     with pytest.raises(FileProblemsError) as raised:
         workers.run_job(refuse, "corpus/metadata.csv")

@@ -92,7 +92,9 @@ def _start_worker(run_pid: int) -> None:
     """In a new worker: one thread for numerical libraries (BLAS, OpenMP), since the pool
     already has a worker per core. Their own thread pools, one per core in every worker,
     would oversubscribe the cores and spin against each other: training took minutes
-    instead of seconds beside another job. Then end with the run."""
+    instead of seconds beside another job. A job run without the pool (on SLURM) uses one
+    thread too: a sum split over other threads rounds differently, and a run on a cluster
+    must give the same scores as a local one. Then end with the run."""
     threadpool_limits(limits=1)
     _end_with(run_pid)
 
@@ -134,7 +136,8 @@ def run_job(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
     kwargs = {key: _plain(value) for key, value in kwargs.items()}
     pool = _current_pool()
     if pool is None:
-        return function(*args, **kwargs)
+        with threadpool_limits(limits=1):  # as in the workers, so the numbers come out the same
+            return function(*args, **kwargs)
     try:
         return pool.submit(function, *args, **kwargs).result()
     except BrokenProcessPool:
