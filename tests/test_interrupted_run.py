@@ -37,6 +37,9 @@ def test_a_killed_run_is_resumed_and_ends_as_an_uninterrupted_one(corpus, tmp_pa
     os.killpg(run.pid, signal.SIGKILL)  # the whole process group: Snakemake and its jobs
     run.wait()
     assert not (outputs / "report" / "index.html").exists()  # it was stopped mid-way
+    # what a write cut short leaves, if the kill did not happen to land mid-write
+    (outputs / "coded").mkdir(exist_ok=True)
+    (outputs / "coded" / ".HARB-01.json.k3x9_q2a.tmp").write_text('{"passa', encoding="utf-8")
 
     run_pipeline(corpus, outputs)
     assert "interrupted" in capsys.readouterr().err

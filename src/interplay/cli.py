@@ -28,6 +28,7 @@ from interplay.config import (
     settings_from_mapping,
 )
 from interplay.errors import ConfigError, InterplayError
+from interplay.fileio import remove_stale_temporaries
 from interplay.metadata import read_corpus
 
 console = Console(stderr=True, soft_wrap=True)
@@ -175,6 +176,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     with outputs_lock(settings.outputs):
         # inside the lock: a run refused for another one at work writes nothing
         check_codebook(settings.codebook, settings.outputs)
+        leftovers = remove_stale_temporaries(settings.outputs)
+        if leftovers:
+            console.print(f"An earlier run was interrupted mid-write: removed {len(leftovers)} "
+                          "half-written temporary file(s) it left.")
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_path.write_text("", encoding="utf-8")
         code, tail = _snakemake_with_progress(command, root, log_path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -29,6 +30,23 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iter
     finally:
         if os.path.exists(tmp_name):
             os.unlink(tmp_name)
+
+
+# the names atomic_open gives its temporary files: ".<target name>.<8 random chars>.tmp"
+_TEMPORARY_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files that a killed run's atomic writes left under `folder`.
+
+    A process killed outright (kill -9, power cut) never reaches atomic_open's clean-up,
+    so its half-written file stays behind, hidden, for good. Call this only while no other
+    run can be writing to `folder`. Returns the files removed."""
+    stale = [path for path in Path(folder).rglob(".*.tmp")
+             if path.is_file() and _TEMPORARY_NAME.match(path.name)]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
