@@ -79,5 +79,6 @@ rule report:
                         chart_files=input.charts, site_files=input.sites,
                         agreement_csv=input.agreement, decisions_csv=input.decisions,
                         cooccurrence_csv=input.cooccurrence,
-                        reliability_csv=input.reliability, similar_json=input.similar)
+                        reliability_csv=input.reliability, similar_json=input.similar,
+                        cache_path=f"{OUT}/.cache/report-fragments.sqlite")
         write_log(log[0], lines)

@@ -28,7 +28,8 @@ RECORDS_OF_THE_RUN = {
                           "the model does is compared through every coded output",
     "changes.md": "nothing: it names the time the snapshot was taken",
 }
-SKIPPED_FOLDERS = ("logs", "snapshot", ".snakemake")  # job logs; the previous run's copy
+# Job logs; the previous run's copy; Snakemake's records; the report's fragment cache.
+SKIPPED_FOLDERS = ("logs", "snapshot", ".snakemake", ".cache")
 
 
 def _files(root: Path) -> set[str]:

@@ -8,8 +8,9 @@ each naming the code and the field (`codebook.yaml: code 'cooperation.alliance' 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -125,27 +126,35 @@ def _lemma_values(token: dict) -> list[str]:
 
 def _pattern_problems(codebook: Codebook) -> list[str]:
     """Run every token pattern through spaCy's Matcher validation."""
+    rules = json.dumps([[code.id, code.patterns, code.phrases] for code in codebook.codes])
+    return list(_rule_problems(rules))
+
+
+@lru_cache(maxsize=4)
+def _rule_problems(rules_json: str) -> tuple[str, ...]:
+    """The check behind _pattern_problems, by the codes' rules as JSON: memoised, as the
+    jobs a worker process runs each load the same codebook and spaCy takes a second."""
     import spacy
     from spacy.matcher import Matcher
 
     matcher = Matcher(spacy.blank("en").vocab, validate=True)
     problems = []
-    for code in codebook.codes:
-        for number, pattern in enumerate(code.patterns):
+    for code_id, patterns, phrases in json.loads(rules_json):
+        for number, pattern in enumerate(patterns):
             upper = [v for token in pattern for v in _lemma_values(token) if v != v.lower()]
             if upper:
-                problems.append(f"code '{code.id}' field 'patterns[{number}]': LEMMA values are "
+                problems.append(f"code '{code_id}' field 'patterns[{number}]': LEMMA values are "
                                 f"lower case (lemmas are looked up in lower case): {upper}")
             try:
-                matcher.add(f"{code.id}#{number}", [pattern])
+                matcher.add(f"{code_id}#{number}", [pattern])
             except (ValueError, KeyError, TypeError) as error:
                 detail = " ".join(str(error).split())
-                problems.append(f"code '{code.id}' field 'patterns[{number}]': spaCy rejects the "
+                problems.append(f"code '{code_id}' field 'patterns[{number}]': spaCy rejects the "
                                 f"pattern: {detail[:300]}")
-        for number, phrase in enumerate(code.phrases):
+        for number, phrase in enumerate(phrases):
             if not phrase.strip():
-                problems.append(f"code '{code.id}' field 'phrases[{number}]': empty phrase")
-    return problems
+                problems.append(f"code '{code_id}' field 'phrases[{number}]': empty phrase")
+    return tuple(problems)
 
 
 def parse_codebook(data: Any, *, source: str = "codebook") -> Codebook:

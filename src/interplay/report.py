@@ -32,7 +32,7 @@ import math
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
 from interplay.agreement import AGREEMENT_COLUMNS
 from interplay.charts import CHART_TITLES
@@ -48,6 +49,7 @@ from interplay.cooccurrence import ALL_SITES, COOCCURRENCE_COLUMNS
 from interplay.fileio import atomic_open, read_json, write_text
 from interplay.passage_table import CodedPassage, read_coded_passages
 from interplay.reliability import RECOMMENDATION_RULE, RELIABILITY_COLUMNS, STATISTICS
+from interplay.report_cache import FragmentCache, digest, source_digest
 from interplay.review import DECISION_COLUMNS
 
 if TYPE_CHECKING:
@@ -135,11 +137,27 @@ class PassageView:
     """A passage as the templates show it."""
 
     passage: CodedPassage
-    runs: list[Run]
     evidence: dict[str, dict]
     href: str  # from the report folder
     anchor_href: str  # from a page in docs/
+    code_order: tuple[str, ...]  # the codebook's: a highlight's colour is its first code's
     similar: list[dict] = field(default_factory=list)  # most similar codable passages
+
+    @functools.cached_property
+    def runs(self) -> list[Run]:
+        """The text with its evidence marked; worked out only for a fragment not cached."""
+        from interplay.highlight import highlight  # spaCy: loaded only when highlighting
+
+        return highlight(self.passage.text, self.evidence, code_order=list(self.code_order))
+
+    def fragment_key(self, kind: str, context: str) -> str:
+        """What the passage's `kind` fragment shows (FRAGMENTS), as a digest."""
+        if kind == "similar":  # scores as shown, so a shift in the fourth place keeps it
+            return digest(kind, context, self.passage.codes, [
+                {**other, "score": f"{other['score']:.2f}"} for other in self.similar])
+        row = {name: value for name, value in vars(self.passage).items() if name != "text"}
+        return digest(kind, context, self.passage.text, row, self.evidence, self.href,
+                      self.anchor_href)
 
     @property
     def state(self) -> str:
@@ -288,37 +306,39 @@ def statistic(value: str, *, as_percent: bool = False) -> str:
 
 
 def _passage_views(inputs: ReportInputs) -> list[PassageView]:
-    from interplay.highlight import highlight  # spaCy: loaded when rendering, not on import
     from interplay.similarity import neighbours_of_codable
 
-    order = inputs.codebook.ids
+    order = tuple(inputs.codebook.ids)
     if inputs.neighbours is None:
         neighbours = neighbours_of_codable(inputs.passages)
     else:  # a passage missing from similar.json (none, unless it is stale) lists none
         by_id = {p.passage_id: p for p in inputs.passages}
         neighbours = {pid: [(score, by_id[other]) for score, other in found if other in by_id]
                       for pid, found in inputs.neighbours.items()}
+    anchors = {p.passage_id: passage_href(p.doc_id, p.passage_id, from_docs=True)
+               for p in inputs.passages}
+    excerpts: dict[str, str] = {}  # each passage's, worked out once however often it is listed
+
+    def similar_view(passage: CodedPassage, score: float, other: CodedPassage) -> dict:
+        """A similar passage as a document page lists it; `not_here` are its codes this
+        passage lacks: where a code may have been missed (or given wrongly there)."""
+        if other.passage_id not in excerpts:
+            excerpts[other.passage_id] = _excerpt(other.text)
+        return {"passage_id": other.passage_id, "doc_id": other.doc_id, "site": other.site,
+                "score": score, "codes": other.codes,
+                "not_here": [c for c in other.codes if c not in passage.codes],
+                "href": anchors[other.passage_id], "excerpt": excerpts[other.passage_id]}
+
     views = []
     for p in inputs.passages:
         evidence = inputs.evidence.get(p.passage_id, {}) if p.codes else {}
         evidence = {code: evidence[code] for code in p.codes if code in evidence}
         views.append(PassageView(
-            passage=p, runs=highlight(p.text, evidence, code_order=order), evidence=evidence,
-            href=passage_href(p.doc_id, p.passage_id),
-            anchor_href=passage_href(p.doc_id, p.passage_id, from_docs=True),
-            similar=[_similar_view(p, score, other)
+            passage=p, evidence=evidence, href=passage_href(p.doc_id, p.passage_id),
+            anchor_href=anchors[p.passage_id], code_order=order,
+            similar=[similar_view(p, score, other)
                      for score, other in neighbours.get(p.passage_id, [])]))
     return views
-
-
-def _similar_view(passage: CodedPassage, score: float, other: CodedPassage) -> dict:
-    """A similar passage as a document page lists it; `not_here` are its codes this passage
-    lacks: where a code may have been missed (or given wrongly there)."""
-    return {"passage_id": other.passage_id, "doc_id": other.doc_id, "site": other.site,
-            "score": score, "codes": other.codes,
-            "not_here": [c for c in other.codes if c not in passage.codes],
-            "href": passage_href(other.doc_id, other.passage_id, from_docs=True),
-            "excerpt": _excerpt(other.text)}
 
 
 def _excerpt(text: str, limit: int = 160) -> str:
@@ -334,14 +354,15 @@ def _concordance_data(views: Sequence[PassageView]) -> list[dict]:
              "text": v.passage.text} for v in views]
 
 
-def _document_blocks(text: str, views: Sequence[PassageView]) -> list[dict]:
-    """The document's text in order: passages, and any text between them that belongs to
-    no passage (so the page shows the whole document)."""
+def _document_blocks(text: str, views: Sequence[PassageView],
+                     section: Callable[[PassageView], Markup]) -> list[dict]:
+    """The document's text in order: passages (as `section` renders them), and any text
+    between them that belongs to no passage (so the page shows the whole document)."""
     blocks, cursor = [], 0
     for view in sorted(views, key=lambda v: (v.passage.start, v.passage.end)):
         if view.passage.start > cursor and text[cursor: view.passage.start].strip():
             blocks.append({"between": text[cursor: view.passage.start]})
-        blocks.append({"passage": view})
+        blocks.append({"html": section(view)})
         cursor = max(cursor, view.passage.end)
     if text[cursor:].strip():
         blocks.append({"between": text[cursor:]})
@@ -526,12 +547,54 @@ def _filter_selects(codes: list[dict], listed: list[PassageView]) -> list[dict]:
     ]
 
 
-def render_report(inputs: ReportInputs) -> dict[str, str | bytes]:
-    """Every file of the report, by path relative to the report folder."""
+# A passage's fragments, each rendered or reused on its own (see report_cache): on its
+# document's page, its body (text, codes, evidence, scores) and its similar passages, which
+# change as other documents come and go; in the index's list, its item.
+FRAGMENTS = ("body", "similar", "item")
+# What renders them, besides the data they show.
+FRAGMENT_TEMPLATES = (*(f"passage_{kind}.html" for kind in FRAGMENTS), "macros.html")
+FRAGMENT_MODULES = ("interplay.report", "interplay.highlight", "interplay.rules",
+                    "interplay.coder")
+FRAGMENT_PACKAGES = ("jinja2", "markupsafe", "spacy", "spacy-lookups-data")
+
+
+@functools.cache
+def _renderer_digest() -> str:
+    """The fragment templates, the modules that highlight and render, and the versions of
+    the packages they use: a change to any of them renders every fragment again."""
+    from importlib.metadata import version
+    from importlib.util import find_spec
+
+    templates = resources.files("interplay") / "templates"
+    files = [templates / name for name in FRAGMENT_TEMPLATES]
+    files += [find_spec(module).origin for module in FRAGMENT_MODULES]
+    return source_digest(files, *(f"{name} {version(name)}" for name in FRAGMENT_PACKAGES))
+
+
+def render_report(inputs: ReportInputs, cache: FragmentCache | None = None
+                  ) -> dict[str, str | bytes]:
+    """Every file of the report, by path relative to the report folder; passages' fragments
+    come from `cache` where it has them (and are added to it where it has not)."""
+    cache = cache if cache is not None else FragmentCache()
     environment = _environment()
     views = _passage_views(inputs)
     codes = _code_views(inputs.codebook, views)
     labels = {c["id"]: c["label"] for c in codes}
+    fragment_context = {"labels": labels, "orientation_labels": ORIENTATION_LABELS,
+                        "review_labels": REVIEW_STATUS_LABELS}
+    context = digest(_renderer_digest(), fragment_context)
+
+    templates = {kind: environment.get_template(f"passage_{kind}.html")
+                 for kind in (*FRAGMENTS, "section")}
+
+    def fragment(kind: str, view: PassageView) -> Markup:
+        return Markup(cache.fragment(view.fragment_key(kind, context), lambda: templates[
+            kind].render(view=view, **fragment_context)))
+
+    def document_section(view: PassageView) -> Markup:
+        similar = fragment("similar", view) if view.passage.codable else ""
+        return Markup(templates["section"].render(view=view, body=fragment("body", view),
+                                                  similar=similar))
     documents = sorted(inputs.documents.values(), key=lambda d: (d.site, d.doc_id))
     per_document: dict[str, list[PassageView]] = {}
     for view in views:
@@ -543,6 +606,7 @@ def render_report(inputs: ReportInputs) -> dict[str, str | bytes]:
     files: dict[str, str | bytes] = {
         "index.html": environment.get_template("index.html").render(
             root="", **common, sites=_site_views(inputs, views), listed=listed,
+            listed_items=[fragment("item", v) for v in listed],
             documents=documents, per_document=per_document, charts=_chart_views(inputs.charts),
             filter_selects=_filter_selects(codes, listed), review=_review_view(inputs, views),
             cooccurrence=_cooccurrence_view(inputs.codebook, inputs.cooccurrence),
@@ -559,7 +623,8 @@ def render_report(inputs: ReportInputs) -> dict[str, str | bytes]:
         in_document = per_document.get(document.doc_id, [])
         files[doc_page(document.doc_id)] = document_template.render(
             root="../", **common, document=document,
-            blocks=_document_blocks(inputs.texts.get(document.doc_id, ""), in_document),
+            blocks=_document_blocks(inputs.texts.get(document.doc_id, ""), in_document,
+                                    document_section),
             passages=len(in_document), coded=sum(1 for v in in_document if v.passage.codes),
             reviewed=sum(1 for v in in_document if v.passage.review_status),
             codes_here=[c for c in codes if any(c["id"] in v.passage.codes for v in in_document)])
@@ -571,10 +636,11 @@ def render_report(inputs: ReportInputs) -> dict[str, str | bytes]:
     return files
 
 
-def write_report(inputs: ReportInputs, out_dir: str | os.PathLike) -> list[Path]:
+def write_report(inputs: ReportInputs, out_dir: str | os.PathLike,
+                 cache: FragmentCache | None = None) -> list[Path]:
     """Render and write the report atomically, file by file; returns the files written."""
     written = []
-    for relative, content in render_report(inputs).items():
+    for relative, content in render_report(inputs, cache).items():
         path = Path(out_dir) / relative
         if isinstance(content, bytes):
             with atomic_open(path, "wb") as handle:
@@ -595,18 +661,25 @@ def build_report(out_dir: str | os.PathLike, *, coded_csv: str | os.PathLike,
                  decisions_csv: str | os.PathLike | None = None,
                  cooccurrence_csv: str | os.PathLike | None = None,
                  reliability_csv: str | os.PathLike | None = None,
-                 similar_json: str | os.PathLike | None = None) -> list[str]:
-    """The Snakemake rule's entry point: read the outputs, write the report; returns the
-    lines for the rule's log (what was written, and quotes that could not be linked)."""
+                 similar_json: str | os.PathLike | None = None,
+                 cache_path: str | os.PathLike | None = None) -> list[str]:
+    """The Snakemake rule's entry point: read the outputs, write the report (reusing the
+    passages' fragments kept in `cache_path`, see report_cache); returns the lines for
+    the rule's log (what was written, and quotes that could not be linked)."""
     inputs = load_inputs(coded_csv=coded_csv, codebook_path=codebook_path,
                          metadata_csv=metadata_csv, coded_files=coded_files,
                          text_files=text_files, chart_files=chart_files, site_files=site_files,
                          agreement_csv=agreement_csv, decisions_csv=decisions_csv,
                          cooccurrence_csv=cooccurrence_csv, reliability_csv=reliability_csv,
                          similar_json=similar_json)
-    written = write_report(inputs, out_dir)
+    cache = FragmentCache(cache_path)
+    written = write_report(inputs, out_dir, cache)
+    cache.save()
     coded = sum(1 for p in inputs.passages if p.codes)
     lines = [f"{len(written)} files written to {out_dir}",
+             *([(f"{cache.reused} of {len(cache.used)} passage fragments reused from "
+                 f"{cache_path}")] if cache_path else []),
+             *cache.notes,
              (f"{coded} coded passages of {len(inputs.passages)}, "
               f"{len(inputs.documents)} document pages, {len(inputs.charts)} chart files, "
               f"{len(inputs.site_summaries)} site summaries"),
