@@ -66,6 +66,6 @@ rule all:
         f"{OUT}/sites/index.md",
         f"{OUT}/framework_matrix.xlsx",
         f"{OUT}/cooccurrence.csv",
-        f"{OUT}/report/index.html",
+        f"{OUT}/report",
         f"{OUT}/run_manifest.json",
         f"{OUT}/changes.csv",
