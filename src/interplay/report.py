@@ -151,13 +151,14 @@ class PassageView:
         return highlight(self.passage.text, self.evidence, code_order=list(self.code_order))
 
     def fragment_key(self, kind: str, context: str) -> str:
-        """What the passage's `kind` fragment shows (FRAGMENTS), as a digest."""
+        """What the passage's `kind` fragment shows (FRAGMENTS), as a digest. The links
+        follow from the passage's IDs, and `not_here` carries what the passage's own codes
+        change in its similar list, so neither is digested again."""
         if kind == "similar":  # scores as shown, so a shift in the fourth place keeps it
-            return digest(kind, context, self.passage.codes, [
-                {**other, "score": f"{other['score']:.2f}"} for other in self.similar])
+            return digest(kind, context, [{**other, "score": f"{other['score']:.2f}"}
+                                          for other in self.similar])
         row = {name: value for name, value in vars(self.passage).items() if name != "text"}
-        return digest(kind, context, self.passage.text, row, self.evidence, self.href,
-                      self.anchor_href)
+        return digest(kind, context, self.passage.text, row, self.evidence)
 
     @property
     def state(self) -> str:
