@@ -30,13 +30,14 @@ def c_coefficient(n_a: int, n_b: int, n_both: int) -> float:
 def _site_rows(site: str, passages: list[CodedPassage], codebook: Codebook) -> list[dict]:
     carrying = {code: {p.passage_id for p in passages if code in p.codes} for code in codebook.ids}
     family = {code.id: code.family for code in codebook.codes}
+    codable = sum(p.codable for p in passages)
     rows = []
     for code_a, code_b in combinations(codebook.ids, 2):
         n_a, n_b = len(carrying[code_a]), len(carrying[code_b])
         n_both = len(carrying[code_a] & carrying[code_b])
         rows.append({
             "site": site, "code_a": code_a, "code_b": code_b,
-            "codable_passages": sum(p.codable for p in passages),
+            "codable_passages": codable,
             "passages_a": n_a, "passages_b": n_b, "passages_both": n_both,
             "c_coefficient": round(c_coefficient(n_a, n_b, n_both), 4),
             "interplay": {family[code_a], family[code_b]} == {"competition", "cooperation"},

@@ -56,9 +56,14 @@ class CodedPassage:
         return self.review_status in ("changed", "conflict")
 
 
-def passage_from_row(row: dict[str, str]) -> CodedPassage:
-    scores = {key[len(SCORE_PREFIX):]: float(value) for key, value in row.items()
-              if key.startswith(SCORE_PREFIX) and value not in ("", None)}
+def passage_from_row(row: dict[str, str], score_columns: Iterable[str] | None = None
+                     ) -> CodedPassage:
+    """A CodedPassage from a coded_passages.csv row; `score_columns`, the row's keys that
+    start with SCORE_PREFIX, saves looking for them row by row in a long table."""
+    if score_columns is None:
+        score_columns = [key for key in row if key.startswith(SCORE_PREFIX)]
+    scores = {key[len(SCORE_PREFIX):]: float(value) for key in score_columns
+              if (value := row[key]) not in ("", None)}
     return CodedPassage(
         passage_id=row["passage_id"], doc_id=row["doc_id"], site=row["site"],
         actor=row["actor"], kind=row["kind"], speaker_role=row.get("speaker_role") or "",
@@ -77,7 +82,9 @@ def _codes(value: str | None) -> tuple[str, ...]:
 def read_coded_passages(path: str | os.PathLike) -> list[CodedPassage]:
     """Every row of coded_passages.csv, in file order (documents in order, passages in order)."""
     with open(path, encoding="utf-8", newline="") as handle:
-        return [passage_from_row(row) for row in csv.DictReader(handle)]
+        reader = csv.DictReader(handle)
+        score_columns = [key for key in reader.fieldnames or () if key.startswith(SCORE_PREFIX)]
+        return [passage_from_row(row, score_columns) for row in reader]
 
 
 def share_with_code(passages: Iterable[CodedPassage], code: str) -> float:

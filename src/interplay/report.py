@@ -356,14 +356,15 @@ def _concordance_data(views: Sequence[PassageView]) -> list[dict]:
 
 
 def _document_blocks(text: str, views: Sequence[PassageView],
-                     section: Callable[[PassageView], Markup]) -> list[dict]:
-    """The document's text in order: passages (as `section` renders them), and any text
-    between them that belongs to no passage (so the page shows the whole document)."""
+                     section: Callable[[PassageView], dict]) -> list[dict]:
+    """The document's text in order: passages (their fragments, as `section` gives them),
+    and any text between them that belongs to no passage (so the page shows the whole
+    document)."""
     blocks, cursor = [], 0
     for view in sorted(views, key=lambda v: (v.passage.start, v.passage.end)):
         if view.passage.start > cursor and text[cursor: view.passage.start].strip():
             blocks.append({"between": text[cursor: view.passage.start]})
-        blocks.append({"html": section(view)})
+        blocks.append(section(view))
         cursor = max(cursor, view.passage.end)
     if text[cursor:].strip():
         blocks.append({"between": text[cursor:]})
@@ -586,16 +587,15 @@ def render_report(inputs: ReportInputs, cache: FragmentCache | None = None
     context = digest(_renderer_digest(), fragment_context)
 
     templates = {kind: environment.get_template(f"passage_{kind}.html")
-                 for kind in (*FRAGMENTS, "section")}
+                 for kind in FRAGMENTS}
 
     def fragment(kind: str, view: PassageView) -> Markup:
         return Markup(cache.fragment(view.fragment_key(kind, context), lambda: templates[
             kind].render(view=view, **fragment_context)))
 
-    def document_section(view: PassageView) -> Markup:
+    def document_section(view: PassageView) -> dict:
         similar = fragment("similar", view) if view.passage.codable else ""
-        return Markup(templates["section"].render(view=view, body=fragment("body", view),
-                                                  similar=similar))
+        return {"view": view, "body": fragment("body", view), "similar": similar}
     documents = sorted(inputs.documents.values(), key=lambda d: (d.site, d.doc_id))
     per_document: dict[str, list[PassageView]] = {}
     for view in views:

@@ -22,7 +22,12 @@ from interplay.passage_table import CodedPassage
 
 SUGGESTIONS = 5
 NEIGHBOURS = 5  # similar passages the report lists under each codable passage
-VECTORIZER = {"ngram_range": (1, 2), "sublinear_tf": True, "stop_words": None}
+# Single precision: the neighbour table multiplies every codable passage by every other,
+# and at 11,000 passages float32 took 7.3 s where float64 took 10.4, with the same lists;
+# scores differ by under 1e-6, and are written (and cached in the report) rounded.
+VECTORIZER = {"ngram_range": (1, 2), "sublinear_tf": True, "stop_words": None,
+              "dtype": np.float32}
+SCORE_PLACES = 6  # float32 holds about seven significant digits
 
 
 def similar_passages(passages: list[CodedPassage], passage_id: str, *, top: int,
@@ -97,7 +102,8 @@ def write_neighbours(passages_csv: str | os.PathLike, out_json: str | os.PathLik
     with open(passages_csv, encoding="utf-8", newline="") as handle:
         rows = [PassageText(row["passage_id"], row["text"], row["codable"] == "True")
                 for row in csv.DictReader(handle)]
-    neighbours = {passage_id: [[score, other.passage_id] for score, other in found]
+    neighbours = {passage_id: [[round(score, SCORE_PLACES), other.passage_id]
+                               for score, other in found]
                   for passage_id, found in neighbours_of_codable(rows).items()}
     write_json(out_json, {"top": NEIGHBOURS, "neighbours": neighbours})
     return sum(1 for found in neighbours.values() if found)
