@@ -19,6 +19,7 @@ so a QDA tool shows what the review overrode.
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 import zipfile
@@ -38,6 +39,7 @@ SOURCE_VARIABLES = ("actor", "kind", "date")
 XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
+@functools.lru_cache(maxsize=4096)  # a code's or variable's GUID is asked for per coding
 def guid(*parts: str) -> str:
     return str(uuid.uuid5(GUID_NAMESPACE, "\x1f".join(parts))).upper()
 
