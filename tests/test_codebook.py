@@ -67,6 +67,10 @@ def test_missing_file_and_bad_yaml(tmp_path):
     (tmp_path / "bad.yaml").write_text("codes: [\n")
     with pytest.raises(CodebookError, match="not valid YAML"):
         load_codebook(tmp_path / "bad.yaml")
+    # read by libyaml, but the message is the pure-Python parser's, quoting the line
+    (tmp_path / "bad.yaml").write_text("codes:\n  - id: a\n    label: [x, y\n  - id: b\n")
+    with pytest.raises(CodebookError, match=r"(?s)line 3, column 12:\n\s+label: \[x, y"):
+        load_codebook(tmp_path / "bad.yaml")
 
 
 def test_researchers_can_add_codes(raw):
