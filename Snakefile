@@ -23,11 +23,12 @@ onstart:
     from interplay.codebook import load_codebook
     from interplay.workers import use_workers
 
-    load_codebook(SETTINGS.codebook)
     # Jobs that run as threads of this process (a local run) do their work in worker
-    # processes, one per core; a job on a cluster node works in its own process.
+    # processes, one per core; a job on a cluster node works in its own process. The
+    # workers' imports start first, so the codebook check below runs beside them.
     if workflow.is_main_process and workflow.local_exec and workflow.use_threads:
         use_workers(workflow.cores)
+    load_codebook(SETTINGS.codebook)
 
 
 onsuccess:

@@ -13,6 +13,7 @@ the job's own process.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import select
 import threading
@@ -43,11 +44,16 @@ class WorkerDied(InterplayError):
 
 def use_workers(count: int) -> None:
     """Run work passed to `run_job` in `count` worker processes (0: in the calling process).
-    The pool itself starts with the first job, so a dry run or an up-to-date run starts
-    no process."""
+    Called once a run has jobs to do (Snakemake's onstart, never for a dry run or an
+    up-to-date run). The fork server starts at once and imports PRELOAD (about 2 s) while
+    the run goes on checking the codebook; the pool forks its workers from it with the
+    first job."""
     global _workers
     with _lock:
         _workers = max(0, count)
+    if _workers:
+        _context()
+        multiprocessing.forkserver.ensure_running()
 
 
 def _context():
