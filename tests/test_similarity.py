@@ -2,13 +2,20 @@
 
 import csv
 
+import numpy as np
 import pytest
 from conftest import read_csv
+from scipy import sparse
 
 from interplay.cli import main
 from interplay.errors import InterplayError
 from interplay.passage_table import CodedPassage
-from interplay.similarity import neighbours_of_codable, similar_passages
+from interplay.similarity import (
+    _at_most_kth_highest,
+    cosine_blocks,
+    neighbours_of_codable,
+    similar_passages,
+)
 from interplay.training import CODED_COLUMNS
 
 CODES = ("collab", "compete")
@@ -129,8 +136,8 @@ def test_neighbours_of_every_codable_passage_match_the_single_query(passages):
         assert set(everyone) == {p.passage_id for p in passages if p.codable}
         for passage_id, found in everyone.items():
             single = similar_passages(passages, passage_id, top=3)
-            assert [(round(s, 9), p.passage_id) for s, p in found] == \
-                [(round(s, 9), p.passage_id) for s, p in single]
+            assert [p.passage_id for _, p in found] == [p.passage_id for _, p in single]
+            assert [s for s, _ in found] == pytest.approx([s for s, _ in single], abs=1e-6)
             assert passage_id not in [p.passage_id for _, p in found]
     assert [p.passage_id for _, p in neighbours_of_codable(passages, top=1)["A:1"]] == ["A:2"]
     assert neighbours_of_codable(passages, top=1)["Z:2"][0][1].passage_id == "Z:1"
@@ -141,3 +148,55 @@ def test_neighbours_when_there_is_nothing_to_compare():
     assert neighbours_of_codable(lonely) == {"A:1": []}
     assert neighbours_of_codable([passage("A:1", "", ()), passage("A:2", "", ())]) == \
         {"A:1": [], "A:2": []}
+
+
+@pytest.mark.parametrize("dense_share, dense_cells", [
+    (0.0, 10**9),   # every term dense
+    (2.0, 10**9),   # every term sparse
+    (0.2, 10**9),   # the common terms dense, the rest sparse
+    (0.0, 7 * 40),  # every term common, but room for the 7 commonest only
+])
+def test_cosine_blocks_add_up_to_the_whole_product(dense_share, dense_cells):
+    rng = np.random.default_rng(5)
+    # a few terms in most rows (as "the" is), many in a row or two
+    common = rng.random((40, 6)) < 0.8
+    rare = rng.random((40, 60)) < 0.04
+    matrix = sparse.csr_matrix(np.hstack([common, rare]) * rng.random((40, 66)),
+                               dtype=np.float32)
+    expected = (matrix @ matrix.T).toarray()
+    blocks = list(cosine_blocks(matrix, chunk=15, dense_share=dense_share,
+                                dense_cells=dense_cells))
+    assert [begin for begin, _ in blocks] == [0, 15, 30]
+    assert np.vstack([block for _, block in blocks]) == pytest.approx(expected, abs=1e-5)
+
+
+def test_neighbours_in_a_corpus_too_big_to_partition_whole_rows():
+    """Over a few hundred passages, the candidates come from maxima of column groups
+    (_at_most_kth_highest) rather than an exact partition; the lists must not change,
+    duplicates (ties) included."""
+    rng = np.random.default_rng(11)
+    words = [f"w{i}" for i in range(400)]
+    texts = [" ".join(rng.choice(words, size=12, p=np.r_[[0.2] * 3, [0.4 / 397] * 397]))
+             for _ in range(300)]
+    corpus = [passage(f"D{i // 10:02d}:{i % 10}", text, ()) for i, text in enumerate(texts)]
+    corpus += [passage("Y:1", texts[7], ()), passage("Y:2", texts[7], ())]  # tied with D00:7
+    everyone = neighbours_of_codable(corpus, top=4, chunk=128)
+    for passage_id in ["D00:7", "Y:1", *(p.passage_id for p in corpus[::23])]:
+        single = similar_passages(corpus, passage_id, top=4)
+        assert [p.passage_id for _, p in everyone[passage_id]] == \
+            [p.passage_id for _, p in single]
+    assert [p.passage_id for _, p in everyone["D00:7"]][:2] == ["Y:1", "Y:2"]
+
+
+def test_the_floor_under_each_rows_kth_highest_score():
+    rng = np.random.default_rng(3)
+    block = rng.random((20, 1000)).astype(np.float32)
+    block[0, 5] = -np.inf
+    for k in (1, 5, 30):
+        floor = _at_most_kth_highest(block, k)
+        exact = np.sort(block, axis=1)[:, -k]
+        assert (floor <= exact).all()
+        assert ((block >= floor[:, None]).sum(axis=1) >= k).all()
+        assert ((block >= floor[:, None]).sum(axis=1) < 200).all()  # and not all of them
+    assert (_at_most_kth_highest(block[:, :3], 3) == np.sort(block[:, :3], axis=1)[:, 0]).all()
+    assert np.isneginf(_at_most_kth_highest(block[:, :3], 4)).all()

@@ -206,7 +206,7 @@ def parse_yaml(text: str) -> object:
     loader = getattr(yaml, "CSafeLoader", None)
     if loader is not None:
         try:
-            return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+            return yaml.load(text, Loader=loader)  # a safe loader (CSafeLoader or SafeLoader)
         except yaml.YAMLError:
             pass
     return yaml.safe_load(text)
