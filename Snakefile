@@ -32,15 +32,15 @@ onstart:
 
 
 onsuccess:
-    from interplay.workers import stop
+    from interplay.workers import end_run
 
-    stop()
+    end_run()
 
 
 onerror:
-    from interplay.workers import stop
+    from interplay.workers import end_run
 
-    stop()
+    end_run()
 
 
 include: "rules/common.smk"

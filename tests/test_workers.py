@@ -145,3 +145,17 @@ def test_workers_end_when_the_run_is_killed_outright():
     while _running(worker) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not _running(worker)
+
+
+def test_end_run_stops_the_pool_and_cancels_the_schedulers_timers():
+    workers.use_workers(1)
+    first = workers.run_job(process_id)
+    fired = threading.Event()
+    timer = threading.Timer(60, fired.set)  # as Snakemake's scheduler leaves one behind
+    timer.start()
+    workers.end_run()
+    timer.join(timeout=5)
+    assert not timer.is_alive() and not fired.is_set()
+    assert workers.run_job(process_id) != first  # the old pool is gone; a new one serves
+    workers.stop()
+    workers.use_workers(0)

@@ -169,3 +169,15 @@ def stop() -> None:
         pool, _pool = _pool, None
     if pool is not None:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def end_run() -> None:
+    """At the end of a run (Snakemake's onsuccess and onerror): stop the pool, and cancel
+    the timers Snakemake's scheduler leaves behind. Its job rate limit (100 jobs a second
+    unless told otherwise, and 1 s is the shortest span it reads) starts a timer of that
+    span after every round of scheduling, to look again once the span is over; the process
+    could not end until the last one had run out, most of a second after the last job."""
+    stop()
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer):
+            thread.cancel()
