@@ -67,6 +67,7 @@ rule all:
         f"{OUT}/sites/index.md",
         f"{OUT}/framework_matrix.xlsx",
         f"{OUT}/cooccurrence.csv",
-        f"{OUT}/report",
+        f"{OUT}/report/index.html",
+        f"{OUT}/report/docs",
         f"{OUT}/run_manifest.json",
         f"{OUT}/changes.csv",

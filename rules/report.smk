@@ -1,6 +1,7 @@
 # Charts and the HTML review report: what researchers and reviewers read.
 
 from interplay.charts import CHART_FORMATS, CHART_NAMES
+from interplay.report import ASSET_FILES
 from interplay.summarise import site_file_stems
 
 CHART_FILES = [f"{name}.{fmt}" for name in CHART_NAMES for fmt in CHART_FORMATS]
@@ -44,6 +45,47 @@ rule similar:
         write_log(log[0], [f"similar passages listed for {count} passages"])
 
 
+# The report in two jobs (src/interplay/report.py): the document pages, which need the
+# coding and the similar passages only, are written while the charts, summaries and
+# tables are made; the index page, which shows those, follows them (`rule all` asks for
+# both: neither waits for the other). Each keeps its own
+# cache of rendered passages (report_cache), since each writes its cache whole.
+REPORT = f"{OUT}/report"
+REPORT_INDEX_FILES = [f"{REPORT}/index.html",
+                      *(f"{REPORT}/assets/{name}" for name in ASSET_FILES),
+                      *(f"{REPORT}/assets/charts/{name}" for name in CHART_FILES)]
+
+
+rule report_documents:
+    input:
+        coded=f"{OUT}/coded_passages.csv",
+        codebook=str(SETTINGS.codebook),
+        metadata=f"{CORPUS}/metadata.csv",
+        coded_docs=per_document(f"{OUT}/coded/{{doc_id}}.json"),
+        texts=per_document(f"{OUT}/text/{{doc_id}}.txt"),
+        similar=f"{OUT}/similar.json",
+    # The pages' folder as one output: Snakemake records every output's provenance (its
+    # inputs, 400 files at N = 200), which for a page per document took longer than the
+    # pages took to render; and a removed document's page goes with the folder.
+    output:
+        pages=directory(f"{REPORT}/docs"),
+        concordance=f"{REPORT}/concordance.html",
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    log:
+        f"{OUT}/logs/report_documents.log",
+    run:
+        from interplay.fileio import write_log
+        from interplay.report import DOCUMENT_PAGES, build_report
+        lines = run_job(build_report, REPORT, parts=[DOCUMENT_PAGES], coded_csv=input.coded,
+                        codebook_path=input.codebook, metadata_csv=input.metadata,
+                        coded_files=input.coded_docs, text_files=input.texts,
+                        similar_json=input.similar,
+                        cache_path=f"{OUT}/.cache/report-fragments.sqlite")
+        write_log(log[0], lines)
+
+
 rule report:
     input:
         coded=f"{OUT}/coded_passages.csv",
@@ -57,12 +99,8 @@ rule report:
         decisions=f"{OUT}/review_decisions.csv",
         cooccurrence=f"{OUT}/cooccurrence.csv",
         reliability=f"{OUT}/reliability.csv",
-        similar=f"{OUT}/similar.json",
-    # The folder as one output: Snakemake records every output's provenance (its inputs,
-    # 400 files at N = 200), which for a page per document took longer than the report
-    # took to render; and a removed document's page goes with the folder.
     output:
-        directory(f"{OUT}/report"),
+        REPORT_INDEX_FILES,
     resources:
         mem_mb=3000,
         runtime=30,
@@ -70,13 +108,13 @@ rule report:
         f"{OUT}/logs/report.log",
     run:
         from interplay.fileio import write_log
-        from interplay.report import build_report
-        lines = run_job(build_report, output[0], coded_csv=input.coded,
+        from interplay.report import INDEX, build_report
+        lines = run_job(build_report, REPORT, parts=[INDEX], coded_csv=input.coded,
                         codebook_path=input.codebook, metadata_csv=input.metadata,
                         coded_files=input.coded_docs, text_files=input.texts,
                         chart_files=input.charts, site_files=input.sites,
                         agreement_csv=input.agreement, decisions_csv=input.decisions,
                         cooccurrence_csv=input.cooccurrence,
-                        reliability_csv=input.reliability, similar_json=input.similar,
-                        cache_path=f"{OUT}/.cache/report-fragments.sqlite")
+                        reliability_csv=input.reliability,
+                        cache_path=f"{OUT}/.cache/report-index.sqlite")
         write_log(log[0], lines)

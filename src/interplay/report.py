@@ -306,11 +306,15 @@ def statistic(value: str, *, as_percent: bool = False) -> str:
     return f"{number:.0%}" if as_percent else f"{number:.2f}"
 
 
-def _passage_views(inputs: ReportInputs) -> list[PassageView]:
+def _passage_views(inputs: ReportInputs, *, similar: bool = True) -> list[PassageView]:
+    """Every passage as the report shows it; `similar=False` leaves the similar passages
+    out (the index does not show them)."""
     from interplay.similarity import neighbours_of_codable
 
     order = tuple(inputs.codebook.ids)
-    if inputs.neighbours is None:
+    if not similar:
+        neighbours = {}
+    elif inputs.neighbours is None:
         neighbours = neighbours_of_codable(inputs.passages)
     else:  # a passage missing from similar.json (none, unless it is stale) lists none
         by_id = {p.passage_id: p for p in inputs.passages}
@@ -573,62 +577,89 @@ def _renderer_digest() -> str:
     return source_digest(files, *(f"{name} {version(name)}" for name in FRAGMENT_PACKAGES))
 
 
-def render_report(inputs: ReportInputs, cache: FragmentCache | None = None
-                  ) -> dict[str, str | bytes]:
-    """Every file of the report, by path relative to the report folder; passages' fragments
-    come from `cache` where it has them (and are added to it where it has not)."""
-    cache = cache if cache is not None else FragmentCache()
-    environment = _environment()
-    views = _passage_views(inputs)
-    codes = _code_views(inputs.codebook, views)
-    labels = {c["id"]: c["label"] for c in codes}
-    fragment_context = {"labels": labels, "orientation_labels": ORIENTATION_LABELS,
-                        "review_labels": REVIEW_STATUS_LABELS}
-    context = digest(_renderer_digest(), fragment_context)
+# The report in two parts, each a job of its own, so the document pages (most of the
+# work) are written while the charts, site summaries and the rest are still being made,
+# and the index, which shows those, waits for them alone.
+DOCUMENT_PAGES = "documents"  # docs/<doc_id>.html and concordance.html
+INDEX = "index"  # index.html and everything under assets/
+REPORT_PARTS = (DOCUMENT_PAGES, INDEX)
 
-    templates = {kind: environment.get_template(f"passage_{kind}.html")
-                 for kind in FRAGMENTS}
 
-    def fragment(kind: str, view: PassageView) -> Markup:
-        return Markup(cache.fragment(view.fragment_key(kind, context), lambda: templates[
-            kind].render(view=view, **fragment_context)))
+class _Renderer:
+    """What both parts of the report render with: the templates, the passages' views, and
+    their fragments from the cache (added to it where it has not got them)."""
 
-    def document_section(view: PassageView) -> dict:
-        similar = fragment("similar", view) if view.passage.codable else ""
-        return {"view": view, "body": fragment("body", view), "similar": similar}
-    documents = sorted(inputs.documents.values(), key=lambda d: (d.site, d.doc_id))
-    per_document: dict[str, list[PassageView]] = {}
-    for view in views:
-        per_document.setdefault(view.passage.doc_id, []).append(view)
-    coded = [v for v in views if v.passage.codes]
-    listed = [v for v in views if v.listed]
-    common = {"codes": codes, "labels": labels, "orientation_labels": ORIENTATION_LABELS,
-              "review_labels": REVIEW_STATUS_LABELS}
-    files: dict[str, str | bytes] = {
-        "index.html": environment.get_template("index.html").render(
-            root="", **common, sites=_site_views(inputs, views), listed=listed,
-            listed_items=[fragment("item", v) for v in listed],
-            documents=documents, per_document=per_document, charts=_chart_views(inputs.charts),
-            filter_selects=_filter_selects(codes, listed), review=_review_view(inputs, views),
-            cooccurrence=_cooccurrence_view(inputs.codebook, inputs.cooccurrence),
-            reliability=_reliability_view(inputs.codebook, inputs.reliability),
-            totals={"documents": len(documents), "passages": len(views),
-                    "codable": sum(1 for v in views if v.passage.codable), "coded": len(coded)}),
-        "concordance.html": environment.get_template("concordance.html").render(
-            root="", **common, passages=_concordance_data(views),
-            sites=sorted({v.passage.site for v in views})),
-        "assets/codes.css": environment.get_template("codes.css").render(codes=codes),
-    }
-    document_template = environment.get_template("document.html")
-    for document in documents:
-        in_document = per_document.get(document.doc_id, [])
+    def __init__(self, inputs: ReportInputs, cache: FragmentCache, *, similar: bool) -> None:
+        self.inputs = inputs
+        self.environment = _environment()
+        self.views = _passage_views(inputs, similar=similar)
+        self.codes = _code_views(inputs.codebook, self.views)
+        self.labels = {c["id"]: c["label"] for c in self.codes}
+        self.fragment_context = {"labels": self.labels, "orientation_labels": ORIENTATION_LABELS,
+                                 "review_labels": REVIEW_STATUS_LABELS}
+        self.context = digest(_renderer_digest(), self.fragment_context)
+        self.templates = {kind: self.environment.get_template(f"passage_{kind}.html")
+                          for kind in FRAGMENTS}
+        self.cache = cache
+        self.common = {"codes": self.codes, "labels": self.labels,
+                       "orientation_labels": ORIENTATION_LABELS,
+                       "review_labels": REVIEW_STATUS_LABELS}
+        self.documents = sorted(inputs.documents.values(), key=lambda d: (d.site, d.doc_id))
+        self.per_document: dict[str, list[PassageView]] = {}
+        for view in self.views:
+            self.per_document.setdefault(view.passage.doc_id, []).append(view)
+
+    def fragment(self, kind: str, view: PassageView) -> Markup:
+        return Markup(self.cache.fragment(view.fragment_key(kind, self.context), lambda: (
+            self.templates[kind].render(view=view, **self.fragment_context))))
+
+    def document_section(self, view: PassageView) -> dict:
+        similar = self.fragment("similar", view) if view.passage.codable else ""
+        return {"view": view, "body": self.fragment("body", view), "similar": similar}
+
+
+def render_document_pages(inputs: ReportInputs, cache: FragmentCache | None = None
+                          ) -> dict[str, str]:
+    """The report's document pages and its concordance page, by path in the report folder."""
+    renderer = _Renderer(inputs, cache if cache is not None else FragmentCache(), similar=True)
+    views, codes = renderer.views, renderer.codes
+    files = {"concordance.html": renderer.environment.get_template("concordance.html").render(
+        root="", **renderer.common, passages=_concordance_data(views),
+        sites=sorted({v.passage.site for v in views}))}
+    document_template = renderer.environment.get_template("document.html")
+    for document in renderer.documents:
+        in_document = renderer.per_document.get(document.doc_id, [])
         files[doc_page(document.doc_id)] = document_template.render(
-            root="../", **common, document=document,
+            root="../", **renderer.common, document=document,
             blocks=_document_blocks(inputs.texts.get(document.doc_id, ""), in_document,
-                                    document_section),
+                                    renderer.document_section),
             passages=len(in_document), coded=sum(1 for v in in_document if v.passage.codes),
             reviewed=sum(1 for v in in_document if v.passage.review_status),
             codes_here=[c for c in codes if any(c["id"] in v.passage.codes for v in in_document)])
+    return files
+
+
+def render_index(inputs: ReportInputs, cache: FragmentCache | None = None
+                 ) -> dict[str, str | bytes]:
+    """The report's index page and its assets (styles, scripts, charts), by path in the
+    report folder."""
+    renderer = _Renderer(inputs, cache if cache is not None else FragmentCache(), similar=False)
+    views, codes, environment = renderer.views, renderer.codes, renderer.environment
+    coded = [v for v in views if v.passage.codes]
+    listed = [v for v in views if v.listed]
+    files: dict[str, str | bytes] = {
+        "index.html": environment.get_template("index.html").render(
+            root="", **renderer.common, sites=_site_views(inputs, views), listed=listed,
+            listed_items=[renderer.fragment("item", v) for v in listed],
+            documents=renderer.documents, per_document=renderer.per_document,
+            charts=_chart_views(inputs.charts), filter_selects=_filter_selects(codes, listed),
+            review=_review_view(inputs, views),
+            cooccurrence=_cooccurrence_view(inputs.codebook, inputs.cooccurrence),
+            reliability=_reliability_view(inputs.codebook, inputs.reliability),
+            totals={"documents": len(renderer.documents), "passages": len(views),
+                    "codable": sum(1 for v in views if v.passage.codable), "coded": len(coded)}),
+        "assets/codes.css": environment.get_template("codes.css").render(codes=codes),
+    }
     assets = resources.files("interplay") / "templates" / "assets"
     for name in STATIC_ASSETS:
         files[f"assets/{name}"] = (assets / name).read_text(encoding="utf-8")
@@ -637,11 +668,29 @@ def render_report(inputs: ReportInputs, cache: FragmentCache | None = None
     return files
 
 
+def render_report(inputs: ReportInputs, cache: FragmentCache | None = None,
+                  parts: Sequence[str] = REPORT_PARTS) -> dict[str, str | bytes]:
+    """Every file of the report's `parts`, by path relative to the report folder; passages'
+    fragments come from `cache` where it has them (and are added to it where it has not)."""
+    cache = cache if cache is not None else FragmentCache()
+    unknown = set(parts) - set(REPORT_PARTS)
+    if unknown:
+        raise ValueError(f"unknown report part(s) {sorted(unknown)}; parts: {REPORT_PARTS}")
+    files: dict[str, str | bytes] = {}
+    if INDEX in parts:
+        files.update(render_index(inputs, cache))
+    if DOCUMENT_PAGES in parts:
+        files.update(render_document_pages(inputs, cache))
+    return files
+
+
 def write_report(inputs: ReportInputs, out_dir: str | os.PathLike,
-                 cache: FragmentCache | None = None) -> list[Path]:
-    """Render and write the report atomically, file by file; returns the files written."""
+                 cache: FragmentCache | None = None,
+                 parts: Sequence[str] = REPORT_PARTS) -> list[Path]:
+    """Render and write the report's `parts` atomically, file by file; returns the files
+    written."""
     written = []
-    for relative, content in render_report(inputs, cache).items():
+    for relative, content in render_report(inputs, cache, parts).items():
         path = Path(out_dir) / relative
         if isinstance(content, bytes):
             with atomic_open(path, "wb") as handle:
@@ -663,10 +712,11 @@ def build_report(out_dir: str | os.PathLike, *, coded_csv: str | os.PathLike,
                  cooccurrence_csv: str | os.PathLike | None = None,
                  reliability_csv: str | os.PathLike | None = None,
                  similar_json: str | os.PathLike | None = None,
-                 cache_path: str | os.PathLike | None = None) -> list[str]:
-    """The Snakemake rule's entry point: read the outputs, write the report (reusing the
-    passages' fragments kept in `cache_path`, see report_cache); returns the lines for
-    the rule's log (what was written, and quotes that could not be linked)."""
+                 cache_path: str | os.PathLike | None = None,
+                 parts: Sequence[str] = REPORT_PARTS) -> list[str]:
+    """The Snakemake rules' entry point: read the outputs, write the report's `parts`
+    (reusing the passages' fragments kept in `cache_path`, see report_cache); returns the
+    lines for the rule's log (what was written, and quotes that could not be linked)."""
     inputs = load_inputs(coded_csv=coded_csv, codebook_path=codebook_path,
                          metadata_csv=metadata_csv, coded_files=coded_files,
                          text_files=text_files, chart_files=chart_files, site_files=site_files,
@@ -674,23 +724,25 @@ def build_report(out_dir: str | os.PathLike, *, coded_csv: str | os.PathLike,
                          cooccurrence_csv=cooccurrence_csv, reliability_csv=reliability_csv,
                          similar_json=similar_json)
     cache = FragmentCache(cache_path)
-    written = write_report(inputs, out_dir, cache)
+    written = write_report(inputs, out_dir, cache, parts)
     cache.save()
     coded = sum(1 for p in inputs.passages if p.codes)
-    lines = [f"{len(written)} files written to {out_dir}",
+    lines = [f"{', '.join(parts)}: {len(written)} files written to {out_dir}",
              *([(f"{cache.reused} of {len(cache.used)} passage fragments reused from "
                  f"{cache_path}")] if cache_path else []),
              *cache.notes,
              (f"{coded} coded passages of {len(inputs.passages)}, "
-              f"{len(inputs.documents)} document pages, {len(inputs.charts)} chart files, "
-              f"{len(inputs.site_summaries)} site summaries"),
-             (f"{sum(1 for p in inputs.passages if p.review_status)} reviewed passages, "
-              f"{len(inputs.decisions)} review decisions "
-              f"({sum(1 for d in inputs.decisions if d['status'] != APPLIED)} not applied), "
-              f"{len(inputs.agreement)} agreement rows, "
-              f"{len(inputs.cooccurrence)} co-occurrence rows, "
-              f"{len(inputs.reliability)} reliability rows")]
-    lines += [f"warning: {problem}" for problem in unlinked_quotes(inputs)]
+              f"{len(inputs.documents)} documents, {len(inputs.charts)} chart files, "
+              f"{len(inputs.site_summaries)} site summaries")]
+    if INDEX in parts:
+        lines.append(
+            f"{sum(1 for p in inputs.passages if p.review_status)} reviewed passages, "
+            f"{len(inputs.decisions)} review decisions "
+            f"({sum(1 for d in inputs.decisions if d['status'] != APPLIED)} not applied), "
+            f"{len(inputs.agreement)} agreement rows, "
+            f"{len(inputs.cooccurrence)} co-occurrence rows, "
+            f"{len(inputs.reliability)} reliability rows")
+        lines += [f"warning: {problem}" for problem in unlinked_quotes(inputs)]
     return lines
 
 
