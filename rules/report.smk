@@ -28,11 +28,14 @@ rule charts:
         write_log(log[0], [f"wrote {path}" for path in written])
 
 
+# The similar passages, then the document pages, are the longest chain of jobs once the
+# documents are coded: they go first whenever they are ready.
 rule similar:
     input:
         f"{OUT}/passages.csv",
     output:
         f"{OUT}/similar.json",
+    priority: 10
     resources:
         mem_mb=2000,
         runtime=15,
@@ -70,6 +73,7 @@ rule report_documents:
     output:
         pages=directory(f"{REPORT}/docs"),
         concordance=f"{REPORT}/concordance.html",
+    priority: 10
     resources:
         mem_mb=3000,
         runtime=30,

@@ -1,9 +1,15 @@
 """Atomic writes: a failed write leaves the old file whole, and what a killed process left
-half-written is found and removed, without touching anything else."""
+half-written is found and removed, without touching anything else; and a file read once
+per version of it."""
 
 import pytest
 
-from interplay.fileio import atomic_open, remove_stale_temporaries, write_text
+from interplay.fileio import (
+    atomic_open,
+    read_once_per_version,
+    remove_stale_temporaries,
+    write_text,
+)
 
 
 def test_a_write_that_fails_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
@@ -26,3 +32,39 @@ def test_only_the_temporaries_of_interrupted_writes_are_removed(tmp_path):
         path.write_text("x", encoding="utf-8")
     assert sorted(remove_stale_temporaries(tmp_path)) == sorted(stale)
     assert sorted(p for p in tmp_path.rglob("*") if p.is_file()) == sorted(kept)
+
+
+def test_a_file_is_read_again_only_once_it_has_changed(tmp_path):
+    reads = []
+
+    def read(path):
+        reads.append(path)
+        return path.read_text(encoding="utf-8").split()
+
+    cached = read_once_per_version(read)
+    table = tmp_path / "table.txt"
+    table.write_text("a b", encoding="utf-8")
+    first = cached(table)
+    assert cached(str(table)) == ["a", "b"] and cached(table) is first
+    assert len(reads) == 1
+    with atomic_open(table) as handle:  # as every stage writes: a new file, renamed
+        handle.write("a b")
+    assert cached(table) == ["a", "b"] and len(reads) == 2
+    table.write_text("a b c", encoding="utf-8")  # edited in place
+    assert cached(table) == ["a", "b", "c"] and len(reads) == 3
+    table.unlink()
+    with pytest.raises(FileNotFoundError):
+        cached(table)
+
+
+def test_a_faulty_codebook_is_refused_every_time_it_is_read(tmp_path):
+    from interplay.codebook import load_codebook
+    from interplay.errors import CodebookError
+
+    codebook = tmp_path / "codebook.yaml"
+    codebook.write_text("families: {}\ncodes: [{id: nope}]\n", encoding="utf-8")
+    for _ in range(2):
+        with pytest.raises(CodebookError, match="code 'nope' field 'label'"):
+            load_codebook(codebook)
+    with pytest.raises(CodebookError, match="file not found"):
+        load_codebook(tmp_path / "missing.yaml")

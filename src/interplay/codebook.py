@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from interplay.errors import CodebookError
+from interplay.fileio import read_once_per_version
 
 CODE_ID = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
@@ -187,16 +188,25 @@ def parse_codebook(data: Any, *, source: str = "codebook") -> Codebook:
 
 
 def load_codebook(path: str | Path) -> Codebook:
-    path = Path(path)
+    """The codebook at `path`, validated; read once per process while the file stays the
+    same (checking its patterns builds spaCy matchers: 0.2 s, in a dozen jobs of a run).
+    The Codebook returned is shared: never change it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return _load_codebook_once(path)
     except FileNotFoundError:
         raise CodebookError(str(path), ["file not found"]) from None
+
+
+def _read_codebook(path: Path) -> Codebook:
+    text = path.read_text(encoding="utf-8")
     try:
         data = parse_yaml(text)
     except yaml.YAMLError as error:
         raise CodebookError(str(path), [f"not valid YAML: {error}"]) from None
     return parse_codebook(data, source=str(path))
+
+
+_load_codebook_once = read_once_per_version(_read_codebook)
 
 
 def parse_yaml(text: str) -> object:

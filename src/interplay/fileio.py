@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
+
+T = TypeVar("T")
 
 
 @contextmanager
@@ -30,6 +33,28 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iter
     finally:
         if os.path.exists(tmp_name):
             os.unlink(tmp_name)
+
+
+def read_once_per_version(read: Callable[[Path], T], versions: int = 2
+                          ) -> Callable[[str | os.PathLike], T]:
+    """`read(path)`, kept in this process for as long as the file stays the same: same
+    path, device, inode, size and modification time (an atomic rewrite makes a new inode).
+
+    A local run's jobs share long-lived worker processes (interplay.workers), and a dozen
+    of them read the same codebook and coded_passages.csv: each read is paid once per
+    worker instead of once per job. What `read` returns is shared by every caller, so no
+    caller may change it. On a cluster each job is a process of its own, and nothing is
+    kept between jobs."""
+    @functools.lru_cache(maxsize=versions)
+    def read_version(path: str, version: tuple[int, ...]) -> T:
+        return read(Path(path))
+
+    @functools.wraps(read)
+    def cached(path: str | os.PathLike) -> T:
+        stat = os.stat(path)
+        return read_version(os.fspath(path), (stat.st_dev, stat.st_ino, stat.st_size,
+                                              stat.st_mtime_ns))
+    return cached
 
 
 # the names atomic_open gives its temporary files: ".<target name>.<8 random chars>.tmp"

@@ -11,6 +11,9 @@ import csv
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from interplay.fileio import read_once_per_version
 
 SCORE_PREFIX = "score:"
 MACHINE = "machine"
@@ -80,11 +83,20 @@ def _codes(value: str | None) -> tuple[str, ...]:
 
 
 def read_coded_passages(path: str | os.PathLike) -> list[CodedPassage]:
-    """Every row of coded_passages.csv, in file order (documents in order, passages in order)."""
+    """Every row of coded_passages.csv, in file order (documents in order, passages in
+    order). Read once per process while the file stays the same (six jobs of a run read
+    it); the list is the caller's, the passages in it are shared: never change them."""
+    return list(_read_once(path))
+
+
+def _read(path: Path) -> tuple[CodedPassage, ...]:
     with open(path, encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         score_columns = [key for key in reader.fieldnames or () if key.startswith(SCORE_PREFIX)]
-        return [passage_from_row(row, score_columns) for row in reader]
+        return tuple(passage_from_row(row, score_columns) for row in reader)
+
+
+_read_once = read_once_per_version(_read, versions=1)
 
 
 def share_with_code(passages: Iterable[CodedPassage], code: str) -> float:
