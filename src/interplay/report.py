@@ -141,7 +141,8 @@ class PassageView:
     href: str  # from the report folder
     anchor_href: str  # from a page in docs/
     code_order: tuple[str, ...]  # the codebook's: a highlight's colour is its first code's
-    similar: list[dict] = field(default_factory=list)  # most similar codable passages
+    # the most similar codable passages, best first, with their scores
+    neighbours: list[tuple[float, CodedPassage]] = field(default_factory=list)
 
     @functools.cached_property
     def runs(self) -> list[Run]:
@@ -150,13 +151,25 @@ class PassageView:
 
         return highlight(self.passage.text, self.evidence, code_order=list(self.code_order))
 
+    @functools.cached_property
+    def similar(self) -> list[dict]:
+        """The similar passages as the page lists them; `not_here` are their codes this
+        passage lacks: where a code may have been missed (or given wrongly there). Worked
+        out only for a fragment not cached."""
+        return [{"passage_id": other.passage_id, "doc_id": other.doc_id, "site": other.site,
+                 "score": score, "codes": other.codes,
+                 "not_here": [c for c in other.codes if c not in self.passage.codes],
+                 "href": passage_href(other.doc_id, other.passage_id, from_docs=True),
+                 "excerpt": _excerpt(other.text)} for score, other in self.neighbours]
+
     def fragment_key(self, kind: str, context: str) -> str:
         """What the passage's `kind` fragment shows (FRAGMENTS), as a digest. The links
-        follow from the passage's IDs, and `not_here` carries what the passage's own codes
-        change in its similar list, so neither is digested again."""
+        follow from the passages' IDs, so they are not digested again."""
         if kind == "similar":  # scores as shown, so a shift in the fourth place keeps it
-            return digest(kind, context, [{**other, "score": f"{other['score']:.2f}"}
-                                          for other in self.similar])
+            return digest(kind, context, ";".join(self.passage.codes), *(
+                part for score, other in self.neighbours
+                for part in (f"{score:.2f}", other.passage_id, other.doc_id, other.site,
+                             ";".join(other.codes), other.text)))
         row = {name: value for name, value in vars(self.passage).items() if name != "text"}
         return digest(kind, context, self.passage.text, row, self.evidence)
 
@@ -320,29 +333,14 @@ def _passage_views(inputs: ReportInputs, *, similar: bool = True) -> list[Passag
         by_id = {p.passage_id: p for p in inputs.passages}
         neighbours = {pid: [(score, by_id[other]) for score, other in found if other in by_id]
                       for pid, found in inputs.neighbours.items()}
-    anchors = {p.passage_id: passage_href(p.doc_id, p.passage_id, from_docs=True)
-               for p in inputs.passages}
-    excerpts: dict[str, str] = {}  # each passage's, worked out once however often it is listed
-
-    def similar_view(passage: CodedPassage, score: float, other: CodedPassage) -> dict:
-        """A similar passage as a document page lists it; `not_here` are its codes this
-        passage lacks: where a code may have been missed (or given wrongly there)."""
-        if other.passage_id not in excerpts:
-            excerpts[other.passage_id] = _excerpt(other.text)
-        return {"passage_id": other.passage_id, "doc_id": other.doc_id, "site": other.site,
-                "score": score, "codes": other.codes,
-                "not_here": [c for c in other.codes if c not in passage.codes],
-                "href": anchors[other.passage_id], "excerpt": excerpts[other.passage_id]}
-
     views = []
     for p in inputs.passages:
         evidence = inputs.evidence.get(p.passage_id, {}) if p.codes else {}
         evidence = {code: evidence[code] for code in p.codes if code in evidence}
         views.append(PassageView(
             passage=p, evidence=evidence, href=passage_href(p.doc_id, p.passage_id),
-            anchor_href=anchors[p.passage_id], code_order=order,
-            similar=[similar_view(p, score, other)
-                     for score, other in neighbours.get(p.passage_id, [])]))
+            anchor_href=passage_href(p.doc_id, p.passage_id, from_docs=True),
+            code_order=order, neighbours=neighbours.get(p.passage_id, [])))
     return views
 
 
