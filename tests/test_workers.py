@@ -159,3 +159,26 @@ def test_end_run_stops_the_pool_and_cancels_the_schedulers_timers():
     assert workers.run_job(process_id) != first  # the old pool is gone; a new one serves
     workers.stop()
     workers.use_workers(0)
+
+
+def test_the_fork_server_ends_without_the_interpreters_clean_up():
+    """interplay.fork_server, imported by the fork server only, ends its process as soon as
+    the interpreter starts to shut down: clean-up registered before it never runs."""
+    assert "interplay.fork_server" in workers.PRELOAD
+    script = ("import atexit; atexit.register(print, 'cleaned up'); "
+              "import interplay.fork_server; raise SystemExit(3)")
+    ended = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True,
+                           text=True, timeout=60)
+    assert (ended.returncode, ended.stdout) == (0, "")
+
+
+def test_no_module_of_a_run_imports_the_fork_servers_exit():
+    """Imported anywhere else, it would end that process (Snakemake's, or a job's) with
+    status 0 whatever happened."""
+    others = [m for m in workers.PRELOAD if m != "interplay.fork_server"]
+    script = ("import sys, interplay.cli, interplay.workers; "
+              f"[__import__(m) for m in {others}]; "
+              "print('interplay.fork_server' in sys.modules)")
+    imported = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              timeout=120, check=True)
+    assert imported.stdout.strip() == "False"

@@ -27,9 +27,10 @@ from threadpoolctl import threadpool_limits
 
 from interplay.errors import InterplayError
 
-# Imported once in the fork server, so each worker starts with them loaded.
+# Imported once in the fork server, so each worker starts with them loaded; and
+# interplay.fork_server, so that the fork server ends at once when the run does.
 PRELOAD = ["interplay.extract", "interplay.segment", "interplay.training", "interplay.report",
-           "interplay.refi", "interplay.summarise"]
+           "interplay.refi", "interplay.summarise", "interplay.fork_server"]
 
 _lock = threading.Lock()
 _workers = 0
