@@ -153,3 +153,44 @@ def test_coding_nothing_gives_nothing(trained_outputs):
 
     coder, _ = load_model(trained_outputs / "model" / "coder.joblib")
     assert coder.code([]) == []
+
+
+def test_annotation_files_weigh_as_the_settings_say(tmp_path, codebook):
+    from pydantic import ValidationError
+
+    from interplay.config import CodingSettings
+    from interplay.training import training_data
+
+    settings = CodingSettings(annotation_weights={"press_extra.csv": 1, "press_*.csv": 3})
+    files = [write_rows(tmp_path / "press_2.csv", [("D1", "We tendered it.", "", "JR")]),
+             write_rows(tmp_path / "press_extra.csv", [("D2", "We pooled it.", "", "JR")]),
+             write_rows(tmp_path / "site.csv", [("D3", "We met them.", "", "JR")])]
+    texts, _, _, is_passage, weights = training_data(
+        read_annotations(files, codebook), codebook, use_examples=True, settings=settings)
+    by_text = dict(zip(texts, weights, strict=True))
+    assert (by_text["We tendered it."], by_text["We pooled it."], by_text["We met them."]) == \
+        (3, 1, 1)
+    assert len(weights) > 3 and (weights[~is_passage] == 1).all()  # codebook examples
+    with pytest.raises(ValidationError, match=r"a weight must be above 0 \('press_\*.csv': 0"):
+        CodingSettings(annotation_weights={"press_*.csv": 0})
+
+
+def test_weights_reach_the_classifier_and_its_calibration(codebook):
+    tender = ["The contract went out to open tender and {} providers bid for it.",
+              "We ran a procurement and {} bidders competed on price and quality.",
+              "The service was put out to the market and {} firms submitted bids."]
+    other = ["The weather in {} was awful and the trains were late again.",
+             "We talked about the car park and the {} new parking permits.",
+             "Lunch was sandwiches, and {} of us stayed for the afternoon session."]
+    words = ["two", "three", "four", "five", "six", "seven", "eight"]
+    texts = [t.format(w) for t in tender for w in words] + [o.format(w) for o in other
+                                                           for w in words]
+    tendering = codebook.ids.index("competition.tendering")
+    Y = np.zeros((len(texts), len(codebook.ids)), dtype=int)
+    Y[: len(words) * len(tender), tendering] = 1
+    groups = [f"D{i}" for i in range(len(texts))]
+    query = ["The contract went out to tender and providers bid."]
+    even = PassageCoder(codebook).fit(texts, Y, groups)
+    light = PassageCoder(codebook).fit(texts, Y, groups, sample_weight=np.where(
+        Y[:, tendering] == 1, 0.05, 1.0))
+    assert light.score(query)[0][0, tendering] < even.score(query)[0][0, tendering] - 0.05

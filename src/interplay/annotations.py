@@ -38,6 +38,11 @@ class Annotation:
     source: str  # file:line, for messages
     passage_id: str = ""
 
+    @property
+    def file_name(self) -> str:
+        """The name of the annotation file the passage comes from."""
+        return Path(self.source.rsplit(":", 1)[0]).name
+
 
 @dataclass
 class AnnotationSet:

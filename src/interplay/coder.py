@@ -176,13 +176,16 @@ class PassageCoder:
                                       cv=StratifiedKFold(3, shuffle=True, random_state=self.seed))
 
     def fit(self, texts: list[str], Y: np.ndarray, groups: list[str], *,
-            evaluate: np.ndarray | None = None) -> PassageCoder:
+            evaluate: np.ndarray | None = None,
+            sample_weight: np.ndarray | None = None) -> PassageCoder:
         """Learn from coded passages: Y is (passages x codes) of 0/1 in codebook order.
 
         `evaluate` marks the rows that count in thresholds and metrics (the human-coded
         passages); other rows (codebook examples) are used for training only. The
         evaluated rows' out-of-fold 0/1 predictions, in order, stay in `oof_predicted_`:
         the metrics are computed from them, and reliability.py bootstraps them.
+        `sample_weight` weighs rows in training (fitting and calibration), never in the
+        thresholds or metrics, where every evaluated passage counts once.
         """
         Y = np.asarray(Y, dtype=int)
         keep = np.ones(len(Y), dtype=bool) if evaluate is None else np.asarray(evaluate, bool)
@@ -191,6 +194,7 @@ class PassageCoder:
                                       max_features=60000)
         self.words_.fit(lemmas)
         X = self._features(lemmas, evidence)
+        weighting = {} if sample_weight is None else {"sample_weight": np.asarray(sample_weight)}
         n_groups = len(set(groups))
         outer = GroupKFold(n_splits=min(self.folds, n_groups))
         self.models_: dict[str, CalibratedClassifierCV | None] = {}
@@ -202,9 +206,10 @@ class PassageCoder:
                 self.models_[code], self.thresholds_[code] = None, 1.0
                 continue
             out_of_fold[:, j] = cross_val_predict(self._estimator(), X, y, groups=groups,
-                                                  cv=outer, method="predict_proba")[:, 1]
+                                                  cv=outer, method="predict_proba",
+                                                  params=weighting)[:, 1]
             self.thresholds_[code] = _best_threshold(y[keep], out_of_fold[keep, j])
-            self.models_[code] = self._estimator().fit(X, y)
+            self.models_[code] = self._estimator().fit(X, y, **weighting)
         predicted = np.column_stack([out_of_fold[:, j] >= self.thresholds_[c]
                                      for j, c in enumerate(self.codebook.ids)]).astype(int)
         self.oof_predicted_ = predicted[keep]

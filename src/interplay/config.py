@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,6 +46,23 @@ class CodingSettings(BaseModel):
     rule_weight: float = Field(1.0, ge=0)
     folds: int = Field(5, ge=2, le=20)
     use_codebook_examples: bool = True
+    # How much an annotation file's passages weigh in training, by file-name pattern
+    # (fnmatch; the first pattern that matches wins; a file matching none weighs 1).
+    annotation_weights: dict[str, float] = {}
+
+    @model_validator(mode="after")
+    def _positive_weights(self) -> CodingSettings:
+        wrong = [f"{pattern!r}: {weight}" for pattern, weight in
+                 self.annotation_weights.items() if not weight > 0]
+        if wrong:
+            raise ValueError("coding.annotation_weights: a weight must be above 0 "
+                             f"({'; '.join(wrong)})")
+        return self
+
+    def annotation_weight(self, file_name: str) -> float:
+        """The weight of a passage from the annotation file `file_name` (annotation_weights)."""
+        return next((weight for pattern, weight in self.annotation_weights.items()
+                     if fnmatch.fnmatchcase(file_name, pattern)), 1.0)
 
 
 class PseudonymisationSettings(BaseModel):

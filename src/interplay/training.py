@@ -77,26 +77,31 @@ def reviewed_training_rows(annotations: AnnotationSet, reviews: list[Decision]
 
 
 def training_data(annotations: AnnotationSet, codebook: Codebook, *, use_examples: bool,
-                  reviewed: list[Decision] = ()
-                  ) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
-    """Texts, labels, groups (document) and which rows are human-coded passages.
+                  reviewed: list[Decision] = (), settings: CodingSettings | None = None
+                  ) -> tuple[list[str], np.ndarray, list[str], np.ndarray, np.ndarray]:
+    """Texts, labels, groups (document), which rows are human-coded passages, and each
+    row's weight in training (`settings.annotation_weights`, by annotation file; 1 for
+    reviewed passages and codebook examples).
 
     Codebook examples and reviewed passages are extra training rows: they never count in
     the cross-validated metrics, which therefore stay comparable before and after review
     (always measured on the annotations). A reviewed passage is grouped with its document,
     so it never trains a fold that evaluates that document.
     """
-    texts, labels, groups, is_passage = [], [], [], []
+    settings = settings or CodingSettings()
+    texts, labels, groups, is_passage, weights = [], [], [], [], []
     for item in annotations.annotations:
         texts.append(item.text)
         labels.append([code in item.codes for code in codebook.ids])
         groups.append(item.doc_id)
         is_passage.append(True)
+        weights.append(settings.annotation_weight(item.file_name))
     for item in reviewed:
         texts.append(item.text)
         labels.append([code in item.codes for code in codebook.ids])
         groups.append(item.doc_id)
         is_passage.append(False)
+        weights.append(1.0)
     if use_examples:
         for code in codebook.codes:
             for example in code.examples:
@@ -104,17 +109,20 @@ def training_data(annotations: AnnotationSet, codebook: Codebook, *, use_example
                 labels.append([other == code.id for other in codebook.ids])
                 groups.append(f"codebook:{code.id}")
                 is_passage.append(False)
-    return texts, np.array(labels, dtype=int), groups, np.array(is_passage)
+                weights.append(1.0)
+    return (texts, np.array(labels, dtype=int), groups, np.array(is_passage),
+            np.array(weights, dtype=float))
 
 
 def _fit(codebook: Codebook, annotations: AnnotationSet, reviewed: list[Decision], *,
          settings: CodingSettings, seed: int) -> tuple[PassageCoder, np.ndarray, np.ndarray]:
-    texts, Y, groups, is_passage = training_data(
-        annotations, codebook, use_examples=settings.use_codebook_examples, reviewed=reviewed)
+    texts, Y, groups, is_passage, weights = training_data(
+        annotations, codebook, use_examples=settings.use_codebook_examples, reviewed=reviewed,
+        settings=settings)
     coder = PassageCoder(codebook, C=settings.C, min_words=settings.min_words,
                          heading_max_words=settings.heading_max_words,
                          rule_weight=settings.rule_weight, folds=settings.folds, seed=seed)
-    return coder.fit(texts, Y, groups, evaluate=is_passage), Y, is_passage
+    return coder.fit(texts, Y, groups, evaluate=is_passage, sample_weight=weights), Y, is_passage
 
 
 def cross_validated_rows(annotations: list[Annotation], predicted: np.ndarray,
