@@ -587,8 +587,8 @@ class _Renderer:
     """What both parts of the report render with: the templates, the passages' views, and
     their fragments from the cache (added to it where it has not got them)."""
 
-    def __init__(self, inputs: ReportInputs, cache: FragmentCache, *, similar: bool) -> None:
-        self.inputs = inputs
+    def __init__(self, inputs: ReportInputs, cache: FragmentCache | None, *,
+                 similar: bool) -> None:
         self.environment = _environment()
         self.views = _passage_views(inputs, similar=similar)
         self.codes = _code_views(inputs.codebook, self.views)
@@ -598,10 +598,8 @@ class _Renderer:
         self.context = digest(_renderer_digest(), self.fragment_context)
         self.templates = {kind: self.environment.get_template(f"passage_{kind}.html")
                           for kind in FRAGMENTS}
-        self.cache = cache
-        self.common = {"codes": self.codes, "labels": self.labels,
-                       "orientation_labels": ORIENTATION_LABELS,
-                       "review_labels": REVIEW_STATUS_LABELS}
+        self.cache = cache if cache is not None else FragmentCache()
+        self.common = {"codes": self.codes, **self.fragment_context}
         self.documents = sorted(inputs.documents.values(), key=lambda d: (d.site, d.doc_id))
         self.per_document: dict[str, list[PassageView]] = {}
         for view in self.views:
@@ -619,7 +617,7 @@ class _Renderer:
 def render_document_pages(inputs: ReportInputs, cache: FragmentCache | None = None
                           ) -> dict[str, str]:
     """The report's document pages and its concordance page, by path in the report folder."""
-    renderer = _Renderer(inputs, cache if cache is not None else FragmentCache(), similar=True)
+    renderer = _Renderer(inputs, cache, similar=True)
     views, codes = renderer.views, renderer.codes
     files = {"concordance.html": renderer.environment.get_template("concordance.html").render(
         root="", **renderer.common, passages=_concordance_data(views),
@@ -641,7 +639,7 @@ def render_index(inputs: ReportInputs, cache: FragmentCache | None = None
                  ) -> dict[str, str | bytes]:
     """The report's index page and its assets (styles, scripts, charts), by path in the
     report folder."""
-    renderer = _Renderer(inputs, cache if cache is not None else FragmentCache(), similar=False)
+    renderer = _Renderer(inputs, cache, similar=False)
     views, codes, environment = renderer.views, renderer.codes, renderer.environment
     coded = [v for v in views if v.passage.codes]
     listed = [v for v in views if v.listed]
