@@ -32,7 +32,8 @@ rule charts:
 # documents are coded: they go first whenever they are ready.
 rule similar:
     input:
-        f"{OUT}/passages.csv",
+        passages=f"{OUT}/passages.csv",
+        annotations=ANNOTATIONS,  # the terms' weights (similarity.TermWeights)
     output:
         f"{OUT}/similar.json",
     priority: 10
@@ -44,8 +45,9 @@ rule similar:
     run:
         from interplay.fileio import write_log
         from interplay.similarity import write_neighbours
-        count = run_job(write_neighbours, input[0], output[0])
-        write_log(log[0], [f"similar passages listed for {count} passages"])
+        lines = run_job(write_neighbours, input.passages, input.annotations, output[0],
+                        f"{OUT}/.cache/similar-state.pickle")
+        write_log(log[0], lines)
 
 
 # The report in two jobs (src/interplay/report.py): the document pages, which need the

@@ -307,17 +307,20 @@ KWIC_COLUMNS = ("passage_id", "doc_id", "site", "start", "end", "left", "match",
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
+    from interplay.config import annotation_dir
     from interplay.fileio import write_csv
     from interplay.passage_table import read_coded_passages
-    from interplay.similarity import similar_passages
+    from interplay.similarity import TermWeights, reference_texts, similar_passages
 
-    settings = _project_settings(find_project_root(), outputs=args.outputs)
+    settings = _project_settings(find_project_root(), outputs=args.outputs,
+                                 annotations=args.annotations)
     coded = settings.outputs / "coded_passages.csv"
     if not coded.is_file():
         raise InterplayError(f"{coded} not found: run `interplay run` first, so there are "
                              "coded passages to compare")
+    weights = TermWeights.from_texts(reference_texts(annotation_dir(settings).glob("*.csv")))
     found = similar_passages(read_coded_passages(coded), args.passage_id, top=args.top,
-                             code=args.code, missing_code=args.missing_code)
+                             weights=weights, code=args.code, missing_code=args.missing_code)
     rows = [{"rank": rank, "similarity": f"{score:.2f}", "passage_id": p.passage_id,
              "doc_id": p.doc_id, "site": p.site, "codes": ";".join(p.codes), "text": p.text}
             for rank, (score, p) in enumerate(found, start=1)]
@@ -538,6 +541,8 @@ def build_parser() -> argparse.ArgumentParser:
     similar.add_argument("--missing-code", metavar="ID",
                          help="only passages NOT carrying this code (evidence it missed)")
     similar.add_argument("--outputs", help="outputs directory holding coded_passages.csv")
+    similar.add_argument("--annotations", help="annotations directory, whose passages weigh "
+                         "the terms as in the report (default: from config/config.yaml)")
     similar.add_argument("--csv", metavar="FILE", help="also write the results to this CSV")
     similar.set_defaults(handler=cmd_similar)
     kwic = commands.add_parser(

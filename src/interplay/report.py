@@ -250,7 +250,9 @@ def load_inputs(*, coded_csv: str | os.PathLike, codebook_path: str | os.PathLik
     """Read the pipeline's outputs. Site summaries are optional: without them each site
     section shows its counts only; without the review files the report says nothing was
     reviewed; without cooccurrence.csv or reliability.csv it says there is nothing to show;
-    without similar.json the similar passages are worked out here."""
+    without similar.json the similar passages are worked out here, with the terms weighed
+    over the passages reported (the pipeline's similar.json weighs them over the
+    annotations, similarity.TermWeights)."""
     passages = read_coded_passages(coded_csv)
     listed = read_documents(metadata_csv)
     texts = {}
@@ -322,13 +324,14 @@ def statistic(value: str, *, as_percent: bool = False) -> str:
 def _passage_views(inputs: ReportInputs, *, similar: bool = True) -> list[PassageView]:
     """Every passage as the report shows it; `similar=False` leaves the similar passages
     out (the index does not show them)."""
-    from interplay.similarity import neighbours_of_codable
+    from interplay.similarity import TermWeights, neighbours_of_codable
 
     order = tuple(inputs.codebook.ids)
     if not similar:
         neighbours = {}
     elif inputs.neighbours is None:
-        neighbours = neighbours_of_codable(inputs.passages)
+        neighbours = neighbours_of_codable(
+            inputs.passages, weights=TermWeights.from_texts([p.text for p in inputs.passages]))
     else:  # a passage missing from similar.json (none, unless it is stale) lists none
         by_id = {p.passage_id: p for p in inputs.passages}
         neighbours = {pid: [(score, by_id[other]) for score, other in found if other in by_id]
