@@ -7,9 +7,9 @@ and for the report's "similar passages" under every codable passage (similar.jso
 A term's IDF comes from the project's annotated passages (TermWeights), not from the
 corpus being compared: a passage's vector then depends on its own words only, so adding a
 document changes a similar list only where the new passages are closer than what it held,
-and the lists are updated instead of recomputed (update_neighbours). Over the demo corpus
-(synthetic N = 200), 84 % of the five neighbours were the same as with IDF fitted on the
-corpus itself. A term the annotations never use weighs as much as the rarest there.
+and the lists are updated instead of recomputed (update_neighbours). On the benchmark's
+synthetic corpus (N = 200, 11,000 passages), 84 % of the five neighbours were those IDF
+fitted on the corpus itself gives. A term the annotations never use weighs as much as the rarest there.
 English stop words are kept: IDF already weighs down the common ones, and the stock list
 drops words this corpus turns on ("not", "together", "against", "between"), which also
 make up many of the bigrams.
